@@ -1,0 +1,1 @@
+"""The HTTP face (FastAPI), the Teams bot endpoint and the command line."""

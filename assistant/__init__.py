@@ -1,0 +1,1 @@
+"""The conversation: a case in, a referral out; pure logic over knowledge/."""

@@ -1,0 +1,1 @@
+"""Sources -> records -> chunks -> embeddings -> a new index version, published atomically."""

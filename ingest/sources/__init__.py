@@ -1,0 +1,1 @@
+"""One loader per official or local source format."""

@@ -1,0 +1,1 @@
+"""What the assistant knows and how it is stored; imports nothing of ours."""

@@ -1,0 +1,178 @@
+"""Knowledge records: Source, Contact, Structure, Offer, Network, Dispositif, Document, Chunk.
+
+These are validated on ingest; the assistant reads them, the API maps them to its own schemas.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from knowledge.referentials import ALL_PUBLICS, ALL_THEMES, DEPARTMENTS, NetworkId, Circle
+
+
+class Record(BaseModel):
+    """Common configuration: records are immutable and reject unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(Record):
+    """Where a record comes from, under which licence, as of when."""
+
+    id: str
+    title: str
+    origin: str = Field(description="Producer: 'Expert SPRO', 'Service-Public.fr / DILA', 'data·inclusion'...")
+    licence: str = Field(default="", description="Licence and mandatory attribution")
+    url: str | None = None
+    as_of: date | None = None
+
+
+class Section(Record):
+    """One titled part of an offer, a sheet or a document: the unit of chunking."""
+
+    heading: str
+    text: str
+
+
+class Contact(Record):
+    """A way to reach a structure, only ever taken from imported official data."""
+
+    label: str
+    phone: str | None = None
+    email: str | None = None
+    email_possibly_personal: bool = Field(
+        default=False, description="The directory flags it as possibly nominative: not displayed by default"
+    )
+    address: str | None = None
+    postcode: str | None = None
+    commune: str | None = None
+    department: str | None = None
+    url: str | None = None
+    source_id: str
+    as_of: date | None = None
+
+
+class ServedTerritory(Record):
+    """The territory a site serves; empty lists mean 'only where it stands' unless region is set."""
+
+    communes: tuple[str, ...] = ()
+    epcis: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    region: bool = False
+
+
+class Structure(Record):
+    """One site of a network (a local Mission Locale antenna, a CIO...)."""
+
+    id: str
+    name: str
+    network: NetworkId
+    typology: str | None = Field(default=None, description="data·inclusion structure typology (ML, CIO...)")
+    address: str | None = None
+    postcode: str | None = None
+    commune_insee: str | None = None
+    commune: str | None = None
+    department: str | None = None
+    serves: ServedTerritory = ServedTerritory()
+    contacts: tuple[Contact, ...] = ()
+    offer: tuple[Section, ...] = Field(default=(), description="What this site adds to its network's offer")
+    source_id: str
+
+    @field_validator("department")
+    @classmethod
+    def _known_department(cls, value: str | None) -> str | None:
+        if value is not None and value not in DEPARTMENTS:
+            raise ValueError(f"département hors Auvergne-Rhône-Alpes : {value}")
+        return value
+
+
+class Network(Record):
+    """A network of the SPRO and its offer of service."""
+
+    id: NetworkId
+    name: str
+    short_name: str
+    circle: Circle
+    summary: str
+    publics: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = Field(default=(), description="Abbreviations and words counsellors use")
+    website: str | None = None
+    sections: tuple[Section, ...]
+    source: Source
+
+    @field_validator("publics")
+    @classmethod
+    def _known_publics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_PUBLICS, "public")
+
+    @field_validator("themes")
+    @classmethod
+    def _known_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_THEMES, "thématique")
+
+
+class Dispositif(Record):
+    """A 'fiche dispositif': what it is, for whom, eligibility, who operates it, official link."""
+
+    id: str
+    title: str
+    summary: str
+    operators: tuple[NetworkId, ...] = Field(min_length=1)
+    publics: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    sections: tuple[Section, ...]
+    source: Source
+
+    @field_validator("publics")
+    @classmethod
+    def _known_publics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_PUBLICS, "public")
+
+    @field_validator("themes")
+    @classmethod
+    def _known_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_THEMES, "thématique")
+
+
+class Document(Record):
+    """A free document (Markdown, HTML, PDF, DOCX) attached to a network or a structure."""
+
+    id: str
+    title: str
+    network: NetworkId | None = None
+    structure_id: str | None = None
+    sections: tuple[Section, ...]
+    source: Source
+
+
+ChunkKind = Literal["network", "dispositif", "structure", "document"]
+
+
+class Chunk(Record):
+    """The unit that is embedded and searched: one section of one record, carrying its title."""
+
+    id: str
+    kind: ChunkKind
+    record_id: str
+    networks: tuple[str, ...]
+    title: str
+    heading: str
+    text: str
+    source_id: str
+    departments: tuple[str, ...] = ()
+
+    def passage(self) -> str:
+        """The text given to the encoders: title and heading carry meaning the section text omits."""
+        return f"{self.title} — {self.heading}\n{self.text}"
+
+
+def _check_codes(values: tuple[str, ...], known: frozenset[str], what: str) -> tuple[str, ...]:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"{what} inconnu : {', '.join(unknown)}")
+    return values

@@ -1,0 +1,1 @@
+"""The chat widget: static files served by the API."""
