@@ -69,7 +69,9 @@ DATA_INCLUSION_NETWORK: dict[str, str] = {
 }
 
 PUBLIC_CODES: frozenset[str] = frozenset(p.value for p in di_publics.Public)
-THEME_CODES: frozenset[str] = frozenset(t.value for t in di_thematiques.Thematique)
+_DETAILED_THEMES = frozenset(t.value for t in di_thematiques.Thematique)
+# data·inclusion themes are "category--detail"; the bare categories are valid codes too.
+THEME_CODES: frozenset[str] = _DETAILED_THEMES | {code.split("--")[0] for code in _DETAILED_THEMES}
 DI_NETWORK_CODES: frozenset[str] = frozenset(r.value for r in di_reseaux.ReseauPorteur)
 
 # SPRO themes that data·inclusion lacks (our own referential).
