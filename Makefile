@@ -1,0 +1,37 @@
+# Expert SPRO — set-up, run, test. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SPRO := $(VENV)/bin/spro
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SHARED_STRUCTURES := $(wildcard ../shared/data/structures)
+
+.PHONY: setup run index test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# The CPU build of torch must come first, or sentence-transformers pulls a CUDA build of several GB.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[st,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+index: setup
+	$(SPRO) ingest $(foreach s,$(SOURCES),--source $(s))
+
+run: setup
+	$(SPRO) serve --host $(HOST) --port $(PORT) --build-if-missing $(foreach s,$(SOURCES),--source $(s))
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check assistant knowledge ingest api tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf var .pytest_cache

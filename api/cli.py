@@ -1,0 +1,236 @@
+"""The `spro` command line: ingest, ask, serve, eval."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.referral import Referral
+from knowledge.settings import Settings
+
+app = typer.Typer(help="Expert SPRO : qui fait quoi dans le SPRO Auvergne-Rhône-Alpes.", no_args_is_help=True)
+console = Console()
+
+
+class _RichProgress:
+    """Adapts the ingest job's progress protocol to a rich progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: int | None = None
+
+    def stage(self, name: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=self._progress.tasks[self._task].total)
+        self._task = self._progress.add_task(name, total=max(total, 1) if total else 1)
+        if total == 0:
+            self._progress.update(self._task, completed=1)
+
+    def advance(self, done: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, done)
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        list[Path] | None,
+        typer.Option("--source", "-s", help="Fichier ou dossier de données à ajouter (répétable)"),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Publier une nouvelle version même si rien n'a changé")] = False,
+) -> None:
+    """Construire l'index : base embarquée + sources données, nouvelle version publiée atomiquement."""
+    from ingest.build import BuildFailed, BuildInProgress, build_index
+    from knowledge.embedding import load_encoder
+
+    settings = Settings()
+    _configure_logging()
+    sources = [*settings.sources, *(source or [])]
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        console.print(f"[red]Source introuvable : {', '.join(missing)}[/red]")
+        raise typer.Exit(2)
+    encoder = load_encoder(settings.encoder, settings.encoder_threads)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            report = build_index(settings.index_dir, encoder, sources, progress=_RichProgress(bar), force=force)
+    except (BuildInProgress, BuildFailed) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+    table = Table(title="Enregistrements par réseau")
+    table.add_column("Réseau")
+    table.add_column("Nombre", justify="right")
+    for network, count in report.records_per_network.items():
+        table.add_row(network, str(count))
+    console.print(table)
+    departments = Table(title="Structures par département")
+    departments.add_column("Département")
+    departments.add_column("Structures", justify="right")
+    for department, count in report.records_per_department.items():
+        departments.add_row(department, str(count))
+    console.print(departments)
+    for problem in report.problems:
+        console.print(f"[yellow]ignoré[/yellow] {problem}")
+    state = "inchangé (rien à recalculer)" if report.unchanged else f"version {report.version} publiée"
+    console.print(
+        f"Index {state} : {report.networks} réseaux, {report.dispositifs} dispositifs, "
+        f"{report.structures} structures, {report.documents} documents ; {report.chunks} passages "
+        f"({report.embedded} calculés, {report.reused} repris du cache) ; {len(report.problems)} problème(s) ; "
+        f"{report.seconds:.1f} s."
+    )
+
+
+@app.command()
+def ask(
+    message: Annotated[str | None, typer.Argument(help="Le cas, en une phrase")] = None,
+    interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Discuter tour après tour")] = False,
+) -> None:
+    """Poser un cas à l'expert SPRO et afficher l'orientation proposée."""
+    from api.runtime import load_runtime
+    from assistant.dialogue import MemoryStore
+    from knowledge.index import IndexRefused
+
+    if message is None and not interactive:
+        console.print("[red]Donnez un cas, ou utilisez --interactive.[/red]")
+        raise typer.Exit(2)
+    try:
+        runtime = load_runtime(Settings())
+    except IndexRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    assistant = runtime.assistant(MemoryStore())
+    conversation: str | None = None
+    pending = message
+    while True:
+        if pending is None:
+            try:
+                pending = console.input("[bold]Vous >[/bold] ").strip()
+            except (EOFError, KeyboardInterrupt):
+                return
+            if pending in ("", "q", "quitter", "exit"):
+                return
+        referral = assistant.turn(pending, conversation)
+        conversation = referral.conversation_id
+        _print_referral(referral)
+        pending = None
+        if not interactive:
+            return
+
+
+def _print_referral(referral: Referral) -> None:
+    console.print(f"[bold]Expert SPRO >[/bold] {referral.reply}")
+    if referral.clarification:
+        options = " · ".join(referral.clarification.options[:12])
+        console.print(f"[cyan]{referral.clarification.question}[/cyan] {options}")
+    if not referral.structures:
+        return
+    table = Table(show_lines=True)
+    for column in ("#", "Structure", "Pourquoi", "Contacts", "Sources"):
+        table.add_column(column)
+    for rank, structure in enumerate(referral.structures, start=1):
+        contacts = "\n".join(
+            " · ".join(p for p in (c.phone, c.email, c.address, c.url) if p) for c in structure.contacts
+        )
+        sources = "\n".join(f"{e.source_title}" + (f" ({e.url})" if e.url else "") for e in structure.excerpts[:2])
+        table.add_row(
+            str(rank),
+            f"{structure.name}\n[dim]{structure.network} · {structure.score:.2f}[/dim]",
+            "\n".join(structure.reasons),
+            contacts or "[dim]—[/dim]",
+            sources,
+        )
+    console.print(table)
+
+
+@app.command("eval")
+def evaluate(
+    cases: Annotated[Path, typer.Option(help="Fichier YAML du jeu de référence")] = Path("tests/golden/cases.yaml"),
+    show_failures: Annotated[
+        bool, typer.Option("--failures", help="Lister les cas manqués de la partie dev (jamais ceux du held-out)")
+    ] = False,
+) -> None:
+    """Mesurer la qualité sur le jeu de référence (dev et held-out séparés)."""
+    import yaml
+
+    from api.runtime import load_runtime
+    from assistant.dialogue import MemoryStore
+    from assistant.evaluation import GoldenCase, latency_summary, run_case, score
+
+    runtime = load_runtime(Settings())
+    assistant = runtime.assistant(MemoryStore())
+    golden = [GoldenCase.from_dict(c) for c in yaml.safe_load(cases.read_text(encoding="utf-8"))]
+    assistant.turn("échauffement : jeune de 18 ans à Lyon")  # the first call pays one-off costs
+    results = [run_case(case, assistant.turn) for case in golden]
+    table = Table(title=f"Jeu de référence : {len(golden)} cas")
+    for column in ("Partie", "Cas", "hit@1", "hit@3", "MRR", "Territoire", "Clarification", "Refus"):
+        table.add_column(column, justify="right")
+    groups = {"dev": [r for r in results if r.case.split == "dev"],
+              "held-out": [r for r in results if r.case.split != "dev"], "tout": results}
+    for name, group in groups.items():
+        s = score(group)
+        table.add_row(name, str(s.cases), *(_pct(v) for v in (s.hit_at_1, s.hit_at_3, s.mrr, s.territory,
+                                                             s.clarification, s.refusal)))
+    console.print(table)
+    latency = latency_summary(results)
+    console.print(f"Latence d'un tour (encodage compris) : médiane {latency['p50_ms']:.0f} ms, "
+                  f"p95 {latency['p95_ms']:.0f} ms")
+    if show_failures:
+        # Held-out failures stay hidden: looking at them would turn the held-out part into tuning data.
+        for failure in score(groups["dev"]).failures:
+            console.print(f"[yellow]{failure}[/yellow]")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Nombre de processus")] = 1,
+    build_if_missing: Annotated[
+        bool, typer.Option("--build-if-missing", help="Construire l'index d'abord s'il n'en existe aucun de valide")
+    ] = False,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option("--source", "-s", help="Fichier ou dossier de données à ajouter (répétable)"),
+    ] = None,
+) -> None:
+    """Servir l'API HTTP et le widget (uvicorn)."""
+    from api.server import serve as run_server
+
+    settings = Settings()
+    missing = [str(p) for p in (source or []) if not p.exists()]
+    if missing:
+        console.print(f"[red]Source introuvable : {', '.join(missing)}[/red]")
+        raise typer.Exit(2)
+
+    def build() -> None:
+        ingest(source=source, force=False)
+
+    run_server(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        extra_sources=source or [],
+        build=build if build_if_missing else None,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,141 @@
+"""Scores the assistant on the golden set: hit@1, hit@3, MRR, territory, clarification, refusal, latency."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.referral import Referral
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    """One case of the golden set, as written by counsellors before any tuning."""
+
+    id: str
+    split: str
+    category: str
+    turns: tuple[str, ...]
+    networks: tuple[str, ...]
+    department: str | None
+    commune: str | None
+    clarification: str | None
+    refusal: bool
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GoldenCase:
+        expect = data["expect"]
+        return cls(
+            id=data["id"],
+            split=data["split"],
+            category=data["category"],
+            turns=tuple(data["turns"]),
+            networks=tuple(expect.get("networks") or ()),
+            department=expect.get("department"),
+            commune=expect.get("commune"),
+            clarification=expect.get("clarification"),
+            refusal=bool(expect.get("refusal", False)),
+        )
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: GoldenCase
+    ranked_networks: tuple[str, ...]
+    department: str | None
+    commune: str | None
+    clarification: str | None
+    refused: bool
+    seconds: float
+
+    @property
+    def rank(self) -> int | None:
+        """1-based rank of the first acceptable network, None when none is proposed."""
+        for position, network in enumerate(self.ranked_networks, start=1):
+            if network in self.case.networks:
+                return position
+        return None
+
+    @property
+    def territory_ok(self) -> bool:
+        if self.case.department is not None and self.department != self.case.department:
+            return False
+        return self.case.commune is None or self.commune == self.case.commune
+
+
+@dataclass
+class Scores:
+    """Metrics over one group of cases; None where the group has no case of that kind."""
+
+    cases: int = 0
+    hit_at_1: float | None = None
+    hit_at_3: float | None = None
+    mrr: float | None = None
+    territory: float | None = None
+    clarification: float | None = None
+    refusal: float | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+def _ratio(values: list[bool]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def score(results: Iterable[CaseResult]) -> Scores:
+    results = list(results)
+    ranked = [r for r in results if r.case.networks]
+    territorial = [r for r in results if r.case.department or r.case.commune]
+    failures = [
+        f"{r.case.id} ({r.case.category}) : attendu {list(r.case.networks) or 'refus'}, "
+        f"obtenu {list(r.ranked_networks[:3]) or 'refus'}"
+        for r in results
+        if (r.case.networks and (r.rank is None or r.rank > 3)) or (r.case.refusal != r.refused)
+    ] + [
+        f"{r.case.id} ({r.case.category}) : question attendue {r.case.clarification}, posée {r.clarification}"
+        for r in results
+        if r.clarification != r.case.clarification
+    ] + [f"{r.case.id} ({r.case.category}) : territoire" for r in territorial if not r.territory_ok]
+    return Scores(
+        cases=len(results),
+        hit_at_1=_ratio([r.rank == 1 for r in ranked]),
+        hit_at_3=_ratio([r.rank is not None and r.rank <= 3 for r in ranked]),
+        mrr=(sum(1.0 / r.rank for r in ranked if r.rank) / len(ranked)) if ranked else None,
+        territory=_ratio([r.territory_ok for r in territorial]),
+        clarification=_ratio([r.clarification == r.case.clarification for r in results]),
+        refusal=_ratio([r.refused == r.case.refusal for r in results]),
+        failures=failures,
+    )
+
+
+def run_case(case: GoldenCase, turn: Callable[[str, str | None], Referral]) -> CaseResult:
+    """Play every turn of a case in one conversation; judge the last referral."""
+    conversation: str | None = None
+    started = time.perf_counter()
+    referral: Referral | None = None
+    for message in case.turns:
+        referral = turn(message, conversation)
+        conversation = referral.conversation_id
+    elapsed = (time.perf_counter() - started) / max(len(case.turns), 1)
+    assert referral is not None
+    networks = tuple(dict.fromkeys(s.network for s in referral.structures))
+    return CaseResult(
+        case=case,
+        ranked_networks=networks,
+        department=referral.understood.department,
+        commune=referral.understood.commune.insee if referral.understood.commune else None,
+        clarification=referral.clarification.slot if referral.clarification else None,
+        refused=not referral.structures and referral.clarification is None,
+        seconds=elapsed,
+    )
+
+
+def latency_summary(results: list[CaseResult]) -> dict[str, float]:
+    """Median and 95th percentile of one turn, in milliseconds."""
+    times = sorted(r.seconds * 1000 for r in results)
+    if not times:
+        return {"p50_ms": 0.0, "p95_ms": 0.0}
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return {"p50_ms": statistics.median(times), "p95_ms": p95}

@@ -1,0 +1,172 @@
+"""Chunks -> networks (aggregated scores, eligibility) -> local structures with reasons, contacts, excerpts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from assistant import messages
+from assistant.eligibility import Verdict, judge
+from assistant.referral import ContactInfo, Excerpt, SourceRef, StructureResult
+from assistant.retrieval import Hit
+from assistant.understanding import Case
+from knowledge.directory import Directory
+from knowledge.index import KnowledgeIndex
+from knowledge.model import Chunk, Contact, Structure
+
+KIND_WEIGHT = {"network": 1.0, "dispositif": 0.9, "document": 0.8, "structure": 0.35}
+TOP_CONTRIBUTIONS = 3
+MAX_NETWORKS = 5
+EXCERPT_CHARS = 360
+
+
+@dataclass(frozen=True)
+class RankedNetwork:
+    """A network, its score after eligibility, why, and the chunks that justify it."""
+
+    network: str
+    score: float
+    verdict: Verdict
+    evidence: tuple[Chunk, ...]
+
+
+def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[RankedNetwork]:
+    """Aggregate chunk scores per network (best few count), then apply the eligibility rules."""
+    contributions: dict[str, list[float]] = defaultdict(list)
+    evidence: dict[str, list[Chunk]] = defaultdict(list)
+    for hit in hits:
+        weight = KIND_WEIGHT.get(hit.chunk.kind, 0.5)
+        for position, network in enumerate(hit.chunk.networks):
+            if network not in index.networks:
+                continue
+            # The first operator of a dispositif is the one counsellors send people to first.
+            contributions[network].append(hit.score * weight / (1.0 + 0.35 * position))
+            if hit.chunk.kind != "structure" and len(evidence[network]) < 3:
+                evidence[network].append(hit.chunk)
+    ranked: list[RankedNetwork] = []
+    for network, values in contributions.items():
+        raw = sum(sorted(values, reverse=True)[:TOP_CONTRIBUTIONS])
+        verdict = judge(network, case)
+        if verdict.excluded:
+            continue
+        ranked.append(RankedNetwork(network, raw * verdict.factor, verdict, tuple(evidence[network])))
+    ranked.sort(key=lambda r: r.score, reverse=True)
+    if ranked:
+        top = ranked[0].score or 1.0
+        ranked = [RankedNetwork(r.network, round(r.score / top, 4), r.verdict, r.evidence) for r in ranked]
+    return ranked
+
+
+def build_results(
+    ranked: list[RankedNetwork],
+    case: Case,
+    index: KnowledgeIndex,
+    directory: Directory,
+    *,
+    show_personal_emails: bool,
+    place_name: str | None,
+) -> tuple[list[StructureResult], list[SourceRef]]:
+    """For each of the best networks, the local site(s) that serve the person, or the network entry."""
+    results: list[StructureResult] = []
+    cited: dict[str, SourceRef] = {}
+    for entry in ranked[:MAX_NETWORKS]:
+        network = index.networks[entry.network]
+        excerpts = tuple(_excerpt(chunk, index) for chunk in entry.evidence[:2])
+        for excerpt in excerpts:
+            cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
+        why = _why(entry, index)
+        sites = directory.sites(entry.network, case.commune, case.department)
+        if sites:
+            for match in sites:
+                site = match.structure
+                place = place_name or (case.department or "")
+                contacts = tuple(_contact(c, index, show_personal_emails) for c in site.contacts)
+                for contact in site.contacts:
+                    cited.setdefault(contact.source_id, _source_ref(contact.source_id, index))
+                results.append(
+                    StructureResult(
+                        id=site.id,
+                        name=site.name,
+                        network=entry.network,
+                        score=entry.score,
+                        reasons=(*why, messages.site_level(match.level, place)),
+                        departments=tuple(directory.departments_served(site)),
+                        contacts=contacts,
+                        excerpts=(*excerpts, *_site_excerpts(site, index)),
+                    )
+                )
+        else:
+            covered = directory.departments_covered(entry.network)
+            reasons = why
+            if case.commune is not None or case.department is not None:
+                reasons = (*why, messages.no_local_site(covered))
+            results.append(
+                StructureResult(
+                    id=f"network:{entry.network}",
+                    name=network.name,
+                    network=entry.network,
+                    score=entry.score,
+                    reasons=reasons,
+                    departments=tuple(covered),
+                    contacts=(),
+                    excerpts=excerpts,
+                )
+            )
+    return results, list(cited.values())
+
+
+def _why(entry: RankedNetwork, index: KnowledgeIndex) -> tuple[str, ...]:
+    network = index.networks[entry.network]
+    titles = list(dict.fromkeys(c.title for c in entry.evidence if c.kind == "dispositif"))[:2]
+    relevance = messages.dispositif_matches(titles) if titles else messages.offer_matches(network.short_name)
+    return (*entry.verdict.reasons, relevance)
+
+
+def _excerpt(chunk: Chunk, index: KnowledgeIndex) -> Excerpt:
+    source = index.sources.get(chunk.source_id)
+    text = chunk.text if len(chunk.text) <= EXCERPT_CHARS else chunk.text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+    return Excerpt(
+        text=f"{chunk.heading} : {text}",
+        source_id=chunk.source_id,
+        source_title=source.title if source else chunk.title,
+        url=source.url if source else None,
+    )
+
+
+def _site_excerpts(site: Structure, index: KnowledgeIndex) -> tuple[Excerpt, ...]:
+    source = index.sources.get(site.source_id)
+    return tuple(
+        Excerpt(
+            text=f"{section.heading} : {section.text[:EXCERPT_CHARS]}",
+            source_id=site.source_id,
+            source_title=source.title if source else site.name,
+            url=source.url if source else None,
+        )
+        for section in site.offer[:1]
+    )
+
+
+def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool) -> ContactInfo:
+    source = index.sources.get(contact.source_id)
+    as_of = contact.as_of or (source.as_of if source else None)
+    email = contact.email if (show_personal_emails or not contact.email_possibly_personal) else None
+    return ContactInfo(
+        label=contact.label,
+        phone=contact.phone,
+        email=email,
+        address=", ".join(p for p in (contact.address, contact.postcode) if p) or None,
+        commune=contact.commune,
+        department=contact.department,
+        url=contact.url,
+        source=(source.origin if source else contact.source_id),
+        as_of=as_of.isoformat() if as_of else None,
+    )
+
+
+def _source_ref(source_id: str, index: KnowledgeIndex) -> SourceRef:
+    source = index.sources.get(source_id)
+    if source is None:
+        return SourceRef(id=source_id, title=source_id, url=None, as_of=None)
+    return SourceRef(
+        id=source.id, title=source.title, url=source.url, as_of=source.as_of.isoformat() if source.as_of else None
+    )

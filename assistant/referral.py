@@ -1,0 +1,83 @@
+"""The referral: what one turn returns to every face (widget, Teams, CLI), as frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Slot = Literal["territory", "age", "status", "need"]
+
+
+@dataclass(frozen=True)
+class Clarification:
+    slot: Slot
+    question: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    insee: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Understood:
+    age: int | None
+    status: str | None
+    needs: tuple[str, ...]
+    flags: tuple[str, ...]
+    commune: PlaceRef | None
+    department: str | None
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    label: str
+    phone: str | None
+    email: str | None
+    address: str | None
+    commune: str | None
+    department: str | None
+    url: str | None
+    source: str
+    as_of: str | None
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    text: str
+    source_id: str
+    source_title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class StructureResult:
+    id: str
+    name: str
+    network: str
+    score: float
+    reasons: tuple[str, ...]
+    departments: tuple[str, ...]
+    contacts: tuple[ContactInfo, ...]
+    excerpts: tuple[Excerpt, ...]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    title: str
+    url: str | None
+    as_of: str | None
+
+
+@dataclass(frozen=True)
+class Referral:
+    conversation_id: str
+    reply: str
+    clarification: Clarification | None
+    understood: Understood
+    structures: tuple[StructureResult, ...]
+    sources: tuple[SourceRef, ...]
+    confident: bool

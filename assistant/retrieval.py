@@ -1,0 +1,77 @@
+"""Hybrid retrieval: dense (FAISS) and French BM25, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.embedding import Encoder
+from knowledge.index import KnowledgeIndex
+from knowledge.lexical import analyse, fold
+from knowledge.model import Chunk
+
+RRF_K = 60
+CANDIDATES = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk and its fused score; ranks are 1-based, None when that channel did not find it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+    cosine: float
+
+
+class Retriever:
+    """Searches one loaded index version with one encoder; cheap to build, holds no request state."""
+
+    def __init__(self, index: KnowledgeIndex, encoder: Encoder) -> None:
+        self._index = index
+        self._encoder = encoder
+        words = {w for c in index.chunks for w in fold(c.passage()).replace("'", " ").split() if w.isalpha()}
+        self._vocabulary = sorted(w for w in words if len(w) >= 5)
+        self._known = set(words)
+
+    def search(self, query: str, expansions: tuple[str, ...] = (), k: int = CANDIDATES) -> list[Hit]:
+        """Fused hits for a query; abbreviations are expanded for BM25, the dense channel reads both."""
+        if not query.strip():
+            return []
+        expanded = " ".join((query, *expansions))
+        vector = self._encoder.encode_queries([expanded])[0]
+        dense = self._index.dense_search(vector, k)
+        lexical = self._index.lexical_search(analyse(self._spelled(expanded)), k)
+        fused: dict[int, list[float | int | None]] = {}
+        for rank, (row, cosine) in enumerate(dense, start=1):
+            fused[row] = [1.0 / (RRF_K + rank), rank, None, cosine]
+        for rank, (row, _score) in enumerate(lexical, start=1):
+            entry = fused.setdefault(row, [0.0, None, None, 0.0])
+            entry[0] = float(entry[0] or 0.0) + 1.0 / (RRF_K + rank)
+            entry[2] = rank
+        cosines = dict(dense)
+        hits = [
+            Hit(
+                chunk=self._index.chunks[row],
+                score=float(values[0] or 0.0),
+                dense_rank=values[1] if isinstance(values[1], int) else None,
+                lexical_rank=values[2] if isinstance(values[2], int) else None,
+                cosine=cosines.get(row, 0.0),
+            )
+            for row, values in fused.items()
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits
+
+    def _spelled(self, text: str) -> str:
+        """Correct long unknown words to the closest corpus word ("mecanik" -> "mecanique")."""
+        out = []
+        for word in fold(text).replace("'", " ").split():
+            if len(word) >= 5 and word.isalpha() and word not in self._known:
+                best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=75)
+                out.append(best[0] if best else word)
+            else:
+                out.append(word)
+        return " ".join(out)

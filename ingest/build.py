@@ -1,0 +1,293 @@
+"""The ingestion job: sources -> records -> chunks -> embeddings -> a new index version, published atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ingest.cache import EmbeddingCache
+from ingest.chunking import chunk_records
+from ingest.sources.base import Loaded, Problem
+from ingest.sources.discovery import load_paths
+from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
+from knowledge.embedding import Encoder
+from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
+from knowledge.model import Chunk
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+
+
+class Progress(Protocol):
+    """Where the job reports what it is doing (a rich progress bar, an admin job record...)."""
+
+    def stage(self, name: str, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+class BuildInProgress(Exception):
+    """Another build holds the lock of this index root."""
+
+
+class BuildFailed(Exception):
+    """The new version could not be validated; the previous one is still served."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `problems` name the file and line of every input that was skipped."""
+
+    version: str | None
+    published: bool
+    unchanged: bool
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    records_per_network: dict[str, int] = field(default_factory=dict)
+    records_per_department: dict[str, int] = field(default_factory=dict)
+    networks: int = 0
+    dispositifs: int = 0
+    structures: int = 0
+    documents: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def problems_per_source(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.path, []).append(str(problem))
+        return grouped
+
+
+class _Silent:
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+
+def gather(sources: Sequence[Path], knowledge_root: Path = EMBEDDED) -> Loaded:
+    """The embedded knowledge base plus every extra source, duplicates reported and dropped."""
+    loaded = load_knowledge_base(knowledge_root)
+    if sources:
+        loaded.extend(load_paths(list(sources)))
+    return _deduplicated(loaded)
+
+
+def build_index(
+    root: Path,
+    encoder: Encoder,
+    sources: Sequence[Path] = (),
+    *,
+    knowledge_root: Path = EMBEDDED,
+    cache_path: Path | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Build a new version under `root` and switch to it; leave the served version intact on any failure."""
+    started = time.perf_counter()
+    progress = progress or _Silent()
+    root.mkdir(parents=True, exist_ok=True)
+    with _build_lock(root):
+        progress.stage("Lecture des sources", 1)
+        loaded = gather(sources, knowledge_root)
+        progress.advance(1)
+        names = {n.id: n.short_name for n in loaded.networks}
+        chunks = chunk_records(loaded.networks, loaded.dispositifs, loaded.structures, loaded.documents, names)
+        records = Records(
+            networks=tuple(loaded.networks),
+            dispositifs=tuple(loaded.dispositifs),
+            structures=tuple(loaded.structures),
+            documents=tuple(loaded.documents),
+            sources=tuple(_unique_sources(loaded)),
+        )
+        knowledge_hash = _knowledge_hash(chunks, records)
+        report = BuildReport(
+            version=None,
+            published=False,
+            unchanged=False,
+            chunks=len(chunks),
+            embedded=0,
+            reused=0,
+            seconds=0.0,
+            records_per_network=_per_network(loaded),
+            records_per_department=dict(
+                sorted(Counter(s.department or "région" for s in loaded.structures).items())
+            ),
+            networks=len(loaded.networks),
+            dispositifs=len(loaded.dispositifs),
+            structures=len(loaded.structures),
+            documents=len(loaded.documents),
+            problems=list(loaded.problems),
+        )
+        served = _served_manifest(root, encoder.name)
+        if served is not None and served.knowledge_hash == knowledge_hash and not force:
+            report.version = served.version
+            report.unchanged = True
+            report.reused = len(chunks)
+            report.seconds = time.perf_counter() - started
+            return report
+        if not chunks:
+            raise BuildFailed("aucun passage à indexer : la base de connaissances est vide ou illisible")
+
+        vectors, embedded = _embed(chunks, encoder, cache_path or root / "embeddings.sqlite", progress)
+        report.embedded, report.reused = embedded, len(chunks) - embedded
+
+        progress.stage("Écriture de l'index", 1)
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + knowledge_hash[:8]
+        staged = root / f".staging-{version}"
+        try:
+            write_version(
+                staged,
+                Manifest(
+                    version=version,
+                    created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    encoder=encoder.name,
+                    dim=int(vectors.shape[1]),
+                    knowledge_hash=knowledge_hash,
+                    chunk_count=len(chunks),
+                    index_type="",
+                    counts={
+                        "networks": report.networks,
+                        "dispositifs": report.dispositifs,
+                        "structures": report.structures,
+                        "documents": report.documents,
+                        "per_network": report.records_per_network,
+                        "per_department": report.records_per_department,
+                    },
+                    problems=[str(p) for p in loaded.problems][:500],
+                ),
+                chunks,
+                vectors,
+                records,
+            )
+            _validate(staged, encoder)
+            publish(root, staged, version)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        progress.advance(1)
+        report.version = version
+        report.published = True
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _embed(chunks: list[Chunk], encoder: Encoder, cache_path: Path, progress: Progress) -> tuple[np.ndarray, int]:
+    cache = EmbeddingCache(cache_path, encoder.name)
+    try:
+        passages = [c.passage() for c in chunks]
+        keys = [cache.key(p) for p in passages]
+        known = cache.get_many(keys)
+        missing = [i for i, key in enumerate(keys) if key not in known]
+        progress.stage("Calcul des vecteurs", len(missing))
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            vectors = encoder.encode_passages([passages[i] for i in batch])
+            fresh = {keys[i]: vectors[j] for j, i in enumerate(batch)}
+            cache.put_many(fresh)  # committed per batch: a killed build keeps what it paid for
+            known.update(fresh)
+            progress.advance(len(batch))
+        return np.stack([known[k] for k in keys]).astype(np.float32), len(missing)
+    finally:
+        cache.close()
+
+
+def _validate(staged: Path, encoder: Encoder) -> None:
+    """Load what was written and run a smoke query before anyone is switched to it."""
+    try:
+        index = KnowledgeIndex.load(staged, encoder.name)
+    except IndexRefused as exc:
+        raise BuildFailed(f"la nouvelle version ne se recharge pas : {exc}") from exc
+    probe = encoder.encode_queries(["orientation"])[0]
+    if not index.dense_search(probe, 1):
+        raise BuildFailed("la nouvelle version ne répond pas à une requête de contrôle")
+
+
+def _served_manifest(root: Path, encoder_name: str) -> Manifest | None:
+    current = current_dir(root)
+    if current is None:
+        return None
+    try:
+        manifest = Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return None
+    return manifest if manifest.encoder == encoder_name else None
+
+
+def _deduplicated(loaded: Loaded) -> Loaded:
+    seen: set[str] = set()
+    structures = []
+    for site in loaded.structures:
+        if site.id in seen:
+            loaded.problems.append(Problem(site.source_id, None, f"structure en double ignorée : {site.id}"))
+            continue
+        seen.add(site.id)
+        structures.append(site)
+    loaded.structures = structures
+    return loaded
+
+
+def _unique_sources(loaded: Loaded) -> list:  # type: ignore[type-arg]
+    by_id = {}
+    for source in loaded.sources:
+        by_id.setdefault(source.id, source)
+    return list(by_id.values())
+
+
+def _per_network(loaded: Loaded) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for network in loaded.networks:
+        counts[network.id] += 1
+    for sheet in loaded.dispositifs:
+        for operator in sheet.operators:
+            counts[operator] += 1
+    for site in loaded.structures:
+        counts[site.network] += 1
+    for document in loaded.documents:
+        if document.network:
+            counts[document.network] += 1
+    return dict(sorted(counts.items()))
+
+
+def _knowledge_hash(chunks: list[Chunk], records: Records) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk.model_dump_json().encode())
+    digest.update(records.to_json().encode())
+    return digest.hexdigest()
+
+
+@contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    handle = (root / ".build.lock").open("w")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildInProgress("une construction de l'index est déjà en cours") from exc
+        _clean_stale_staging(root)
+        yield
+    finally:
+        handle.close()
+
+
+def _clean_stale_staging(root: Path) -> None:
+    """A killed build leaves a staging folder behind; we hold the lock, so nobody else is writing it."""
+    for stale in root.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,150 @@
+"""The referral engine on real cases: understanding, eligibility, local sites, dialogue, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.dialogue import Assistant, TurnContext
+from assistant.eligibility import judge
+from assistant.understanding import Case, Reader
+from knowledge.territory import Territory
+
+
+@pytest.fixture(scope="module")
+def reader(territory: Territory) -> Reader:
+    return Reader(territory)
+
+
+def networks(referral) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(dict.fromkeys(s.network for s in referral.structures))
+
+
+def test_reads_age_status_need_and_place_from_a_typed_sentence(reader: Reader) -> None:
+    case = reader.read("jeun 17ans decrocher cherch formation mecanik a vienne").case
+    assert case.age == 17 and case.status == "decrocheur" and "formation" in case.needs
+    assert case.commune is not None and case.commune.insee == "38544"
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "flags"),
+    [
+        ("DE 45 ans RQTH cherche emploi", "demandeur_emploi", {"handicap"}),
+        ("DELD au RSA, 52 ans", "demandeur_emploi", {"rsa", "senior"}),
+        ("MNA de 16 ans suivi par l'ASE", None, {"mna", "sortie_ase"}),
+        ("salariée en CDI, TH, veut un bilan", "salarie", {"handicap"}),
+        ("cadre licencié de 50 ans", "cadre", {"licenciement", "senior"}),
+    ],
+)
+def test_reads_counsellor_abbreviations(reader: Reader, message: str, status: str | None, flags: set[str]) -> None:
+    case = reader.read(message).case
+    assert case.status == status
+    assert flags <= set(case.flags)
+
+
+def test_durations_are_not_ages(reader: Reader) -> None:
+    case = reader.read("au chômage depuis 2 ans, il a 34 ans").case
+    assert case.age == 34
+    assert reader.read("salarié depuis 10 ans").case.age is None
+
+
+def test_minors_and_young_adults_get_age_bounds(reader: Reader) -> None:
+    assert reader.read("un mineur sans solution").case.age_max == 17
+    case = reader.read("jeune majeure sortie de l'ASE").case
+    assert case.age_min == 18 and "sortie_ase" in case.flags
+
+
+def test_eligibility_reasons_are_readable() -> None:
+    verdict = judge("mission_locale", Case(age=17))
+    assert not verdict.excluded and "16-25 ans : oui (17 ans)" in verdict.reasons
+    assert judge("mission_locale", Case(age=26)).excluded
+    assert not judge("mission_locale", Case(age=27, flags=("handicap",))).excluded
+    assert judge("cap_emploi", Case(age=40)).excluded
+    assert judge("epide", Case(age=16)).excluded
+    assert judge("cep_actifs", Case(status="demandeur_emploi")).excluded
+    assert judge("apec", Case(status="lyceen")).excluded
+
+
+def test_dropout_aged_17_in_vienne_goes_to_local_mission_locale(assistant: Assistant) -> None:
+    referral = assistant.turn("jeune de 17 ans décrocheur à Vienne")
+    assert referral.clarification is None
+    assert referral.understood.commune is not None and referral.understood.commune.insee == "38544"
+    assert set(networks(referral)[:3]) & {"mission_locale", "psad"}
+    for structure in referral.structures:
+        assert structure.reasons and structure.excerpts
+        assert all(e.source_title for e in structure.excerpts)
+    ml = next(s for s in referral.structures if s.network == "mission_locale")
+    assert any("16-25 ans : oui (17 ans)" == r for r in ml.reasons)
+    assert "38" in ml.departments
+    assert referral.sources
+
+
+def test_local_sites_come_with_official_contacts(shared_data: Path, assistant: Assistant) -> None:
+    referral = assistant.turn("jeune de 17 ans décrocheur à Vienne")
+    local = [s for s in referral.structures if not s.id.startswith("network:")]
+    assert local, "un site local était attendu à Vienne"
+    contacts = [c for s in local for c in s.contacts]
+    assert contacts and all(c.source and c.as_of for c in contacts)
+    assert all(c.department in (None, "38") for c in contacts)
+
+
+def test_missing_town_is_asked_and_the_network_answer_still_shown(assistant: Assistant) -> None:
+    referral = assistant.turn("jeune de 18 ans qui cherche un apprentissage")
+    assert referral.clarification is not None and referral.clarification.slot == "territory"
+    assert referral.clarification.options
+    assert referral.structures
+
+
+def test_later_turns_refine_the_case(assistant: Assistant) -> None:
+    first = assistant.turn("DE 24 ans cherche emploi à Grenoble")
+    assert "mission_locale" in networks(first)
+    second = assistant.turn("il a 26 ans en fait", first.conversation_id)
+    assert second.understood.age == 26
+    assert "mission_locale" not in networks(second)
+    third = assistant.turn("et à Roanne ?", first.conversation_id)
+    assert third.understood.commune is not None and third.understood.commune.insee == "42187"
+    assert third.understood.age == 26
+
+
+def test_a_new_need_replaces_the_old_one(assistant: Assistant) -> None:
+    first = assistant.turn("bac+5 cherche emploi à Chambéry")
+    second = assistant.turn("plutôt pour une reconversion", first.conversation_id)
+    assert second.understood.needs == ("reconversion",)
+
+
+def test_homonym_towns_are_offered_as_choices_not_guessed(assistant: Assistant) -> None:
+    referral = assistant.turn("salarié qui veut une VAE à Saint-Priest")
+    assert referral.clarification is not None and referral.clarification.slot == "territory"
+    assert len(referral.clarification.options) >= 2
+    assert referral.understood.commune is None
+
+
+def test_nothing_relevant_is_said_plainly_without_structures(assistant: Assistant) -> None:
+    referral = assistant.turn("donne-moi la recette de la tarte tatin")
+    assert referral.structures == () and referral.clarification is None
+    assert "ne pas inventer" in referral.reply
+
+
+def test_context_from_the_widget_supplies_the_department(assistant: Assistant) -> None:
+    referral = assistant.turn("cadre qui veut un bilan de compétences", context=TurnContext(department="74"))
+    assert referral.understood.department == "74"
+    local = [s for s in referral.structures if not s.id.startswith("network:")]
+    assert all("74" in s.departments for s in local)
+
+
+def test_ask_command_prints_a_referral(index_root: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "index").symlink_to(index_root)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "ask", "jeune de 17 ans décrocheur à Vienne"],
+        env={**os.environ, "SPRO_DATA_DIR": str(data), "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Mission" in done.stdout and "Vienne" in done.stdout

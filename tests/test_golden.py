@@ -1,0 +1,49 @@
+"""Quality floors on the golden set with the default model (dev and held-out reported apart)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.dialogue import Assistant
+from assistant.evaluation import CaseResult, GoldenCase, run_case, score
+
+GOLDEN = Path(__file__).parent / "golden" / "cases.yaml"
+
+
+@pytest.fixture(scope="module")
+def results(knowledge_index, encoder, territory) -> list[CaseResult]:  # type: ignore[no-untyped-def]
+    from assistant.dialogue import MemoryStore
+
+    assistant = Assistant(knowledge_index, encoder, territory, MemoryStore())
+    cases = [GoldenCase.from_dict(c) for c in yaml.safe_load(GOLDEN.read_text(encoding="utf-8"))]
+    return [run_case(case, assistant.turn) for case in cases]
+
+
+def test_golden_set_is_large_and_keeps_a_held_out_part() -> None:
+    cases = [GoldenCase.from_dict(c) for c in yaml.safe_load(GOLDEN.read_text(encoding="utf-8"))]
+    assert len(cases) >= 80
+    held_out = [c for c in cases if c.split == "heldout"]
+    assert len(held_out) >= 0.3 * len(cases)
+    assert {c.category for c in held_out} == {c.category for c in cases}
+
+
+@pytest.mark.parametrize("split", ["dev", "heldout"])
+def test_referral_quality_floors(results: list[CaseResult], split: str) -> None:
+    scores = score(r for r in results if r.case.split == split)
+    assert scores.hit_at_3 is not None and scores.hit_at_3 >= 0.90, scores
+    assert scores.hit_at_1 is not None and scores.hit_at_1 >= 0.75, scores
+    assert scores.territory == 1.0, scores
+
+
+def test_off_topic_questions_are_refused_without_any_structure(results: list[CaseResult]) -> None:
+    refused = [r for r in results if r.case.refusal and r.case.split == "dev"]
+    assert refused and all(r.refused for r in refused)
+
+
+def test_whole_set_clarification_and_refusal_accuracy(results: list[CaseResult]) -> None:
+    scores = score(results)
+    assert scores.refusal is not None and scores.refusal >= 0.95
+    assert scores.clarification is not None and scores.clarification >= 0.85
