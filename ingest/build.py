@@ -126,9 +126,7 @@ def build_index(
             reused=0,
             seconds=0.0,
             records_per_network=_per_network(loaded),
-            records_per_department=dict(
-                sorted(Counter(s.department or "région" for s in loaded.structures).items())
-            ),
+            records_per_department=_per_department(loaded),
             networks=len(loaded.networks),
             dispositifs=len(loaded.dispositifs),
             structures=len(loaded.structures),
@@ -262,6 +260,16 @@ def _per_network(loaded: Loaded) -> dict[str, int]:
     for document in loaded.documents:
         if document.network:
             counts[document.network] += 1
+    return dict(sorted(counts.items()))
+
+
+def _per_department(loaded: Loaded) -> dict[str, int]:
+    """Sites per department: where a site stands, or the departments it declares it serves."""
+    counts: Counter[str] = Counter()
+    for site in loaded.structures:
+        departments = (site.department,) if site.department else site.serves.departments
+        for department in departments or ("région",):
+            counts[department] += 1
     return dict(sorted(counts.items()))
 
 

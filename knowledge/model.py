@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from knowledge.referentials import ALL_PUBLICS, ALL_THEMES, DEPARTMENTS, NetworkId, Circle
+from knowledge.referentials import ALL_PUBLICS, ALL_THEMES, DEPARTMENTS, Circle, NetworkId
 
 
 class Record(BaseModel):
