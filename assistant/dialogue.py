@@ -166,9 +166,9 @@ class Assistant:
         best_cosine = max((h.cosine for h in hits), default=0.0)
         if not about_the_case and person_described and not out_of_scope:
             # "une dame de 50 ans à Valence": someone to help, but nothing yet says with what.
-            clarification = Clarification("need", messages.ASK_NEED, tuple(messages.NEED_OPTIONS))
+            ask_need = Clarification("need", messages.ASK_NEED, tuple(messages.NEED_OPTIONS))
             reply = messages.need_question(messages.describe_case(case.age, None, [], [], self._place_name(case)))
-            return Referral(conversation_id, reply, clarification, understood, (), (), confident=False)
+            return Referral(conversation_id, reply, ask_need, understood, (), (), confident=False)
         if out_of_scope or not hits or (not about_the_case and best_cosine < MIN_COSINE):
             return Referral(conversation_id, messages.NOTHING_FOUND, None, understood, (), (), confident=False)
         ranked = rank_networks(hits, case, self.index)

@@ -29,7 +29,7 @@ def _age_range(case: Case, low: int, high: int, label: str, *, extended: int | N
     """An age condition: exclusion when the age is known and outside, a question mark when unknown."""
     if case.age is not None:
         if low <= case.age <= high:
-            return Verdict(1.2, (messages.age_ok(label, case.age),))
+            return Verdict(1.1, (messages.age_ok(label, case.age),))
         if extended is not None and "handicap" in case.flags and high < case.age <= extended:
             return Verdict(0.8, (messages.age_extended(label, case.age, extended),))
         return Verdict(0.0, (messages.age_no(label, case.age),))
@@ -43,7 +43,11 @@ def _age_range(case: Case, low: int, high: int, label: str, *, extended: int | N
 
 
 def _mission_locale(case: Case) -> Verdict:
-    return _age_range(case, 16, 25, "16-25 ans", extended=29)
+    verdict = _age_range(case, 16, 25, "16-25 ans", extended=29)
+    # For 16-25 year olds out of school the Mission Locale is the usual first door (the PSAD coordinates).
+    if not verdict.excluded and case.status in (None, "decrocheur", "demandeur_emploi") and case.youth:
+        return Verdict(verdict.factor * 1.15, verdict.reasons)
+    return verdict
 
 
 def _e2c(case: Case) -> Verdict:
@@ -51,7 +55,7 @@ def _e2c(case: Case) -> Verdict:
     if case.status in ("etudiant", "cadre"):
         return Verdict(min(verdict.factor, 0.3), (*verdict.reasons, messages.E2C_QUALIFIED))
     if case.status == "decrocheur":
-        return Verdict(verdict.factor * 1.1, (*verdict.reasons, messages.NO_DIPLOMA_OK))
+        return Verdict(verdict.factor, (*verdict.reasons, messages.NO_DIPLOMA_OK))
     return verdict
 
 
@@ -68,10 +72,21 @@ def _psad(case: Case) -> Verdict:
     if case.age is not None and case.age > 25:
         return Verdict(0.0, (messages.age_no("16-25 ans", case.age),))
     if case.status == "decrocheur":
-        return Verdict(1.3, (messages.DROPOUT_OK,))
+        return Verdict(1.1, (messages.DROPOUT_OK,))
     if case.status in (*PUPIL_STATUSES, *EMPLOYED_STATUSES, "etudiant", "demandeur_emploi"):
         return Verdict(0.4, (messages.DROPOUT_ONLY,))
     return Verdict(0.8)
+
+
+def _mdph(case: Case) -> Verdict:
+    verdict = _handicap_required("la MDPH")(case)
+    if verdict.excluded or "handicap" in case.needs:
+        return verdict
+    # With a handicap already mentioned and a job or training need, the MDPH is the second step (RQTH
+    # application or renewal); Cap emploi or the Agefiph do the job search.
+    if {"emploi", "formation", "reconversion", "apprentissage"} & set(case.needs):
+        return Verdict(0.7, (*verdict.reasons, messages.MDPH_SECOND))
+    return verdict
 
 
 def _handicap_required(label: str) -> Callable[[Case], Verdict]:
@@ -159,6 +174,8 @@ def _france_travail(case: Case) -> Verdict:
         return Verdict(0.0, (messages.age_no("16 ans et plus", case.age),))
     if case.status in PUPIL_STATUSES:
         return Verdict(0.3)
+    if case.youth and case.age is not None and case.age <= 25:
+        return Verdict(0.85, (messages.YOUNG_FIRST_ML,))
     return Verdict(1.0)
 
 
@@ -169,7 +186,7 @@ RULES: dict[str, Callable[[Case], Verdict]] = {
     "psad": _psad,
     "cap_emploi": _handicap_required("Cap emploi"),
     "agefiph": _handicap_required("l'Agefiph"),
-    "mdph": _handicap_required("la MDPH"),
+    "mdph": _mdph,
     "apec": _apec,
     "apecita": _apecita,
     "cep_actifs": _employed("le CEP des actifs"),

@@ -27,6 +27,8 @@ CIO_ALL = "CIO : ouvert à tous les publics, gratuitement"
 YOUTH_INFO_AGE = "D'abord pour les jeunes (jusqu'à 30 ans environ)"
 ADULTS_ONLY = "Pour les adultes et les jeunes sortis de l'école"
 JOB_SEEKER_OK = "Demandeur d'emploi : oui"
+YOUNG_FIRST_ML = "Moins de 26 ans : la Mission Locale est le premier interlocuteur, France Travail en appui"
+MDPH_SECOND = "La MDPH instruit la demande ou le renouvellement de la RQTH ; la recherche d'emploi se fait ailleurs"
 
 
 def age_ok(label: str, age: int) -> str:

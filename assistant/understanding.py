@@ -9,19 +9,23 @@ from rapidfuzz import fuzz, process
 
 from assistant.lexicon import (
     ABBREVIATIONS,
+    ADD_MARKERS,
+    CRAFT_EXPANSION,
+    CRAFT_TRADES,
     FLAG_WORDS,
     NEED_WORDS,
     NETWORK_MENTIONS,
     OUT_OF_SCOPE_WORDS,
+    REPLACE_MARKERS,
     STATUS_WORDS,
 )
 from knowledge.lexical import fold
 from knowledge.territory import Commune, Territory
 
 _AGE = re.compile(r"(?<![\d+])(\d{1,2})\s?(?:ans|an|a|yo)\b")
-# "depuis 2 ans", "il y a 3 ans", "pendant 10 ans", "plus de 5 ans" are durations, not ages.
-_DURATION_BEFORE = re.compile(r"(depuis|pendant|il y a|y a|plus de|moins de|durant|de|en|sur|apres|environ)\s*$")
-_AGED_BEFORE = re.compile(r"(de|a|age de|agee de|agee|age|ai|a|jeune|personne|dame|monsieur|homme|femme|fille|garcon)\s*$")
+# "depuis 2 ans", "il y a 3 ans", "10 ans d'expérience" are durations, not ages.
+_DURATION_BEFORE = re.compile(r"(depuis|pendant|il y a|y a|plus de|moins de|durant|environ|apres|sur)\s*$")
+_DURATION_AFTER = re.compile(r"^\s*(d experience|de metier|d anciennete|de carriere|de vie active|de maison|dans)")
 # "elle est secrétaire depuis 15 ans": a trade held for years, said without the word "salariée".
 _EMPLOYED_FOR = re.compile(r" (est|travaille comme|bosse comme|en tant que|fait) [a-z]+ depuis \d+ (ans|an|mois) ")
 _TOKEN = re.compile(r"[a-z0-9+]+")
@@ -102,7 +106,6 @@ class Reader:
             status = "collegien"
         if status is None and "neet" in flags:
             status = "decrocheur"
-        needs = _implied_needs(needs, status, flags, corrected)
 
         commune = resolution.commune
         department = resolution.department
@@ -112,6 +115,8 @@ class Reader:
         )
         if _job_seeker_abbreviation(message):
             expansions = (*expansions, ABBREVIATIONS["de"])
+        if any(f" {trade} " in corrected for trade in CRAFT_TRADES):
+            expansions = (*expansions, CRAFT_EXPANSION)
         named = tuple(w for w in NETWORK_MENTIONS if f" {w} " in corrected)
         scope_words = [w for w in OUT_OF_SCOPE_WORDS if f" {w} " in corrected]
         out_of_scope = bool(scope_words) and not (needs or status or flags)
@@ -123,7 +128,7 @@ class Reader:
             status=status,
             needs=needs,
             flags=tuple(dict.fromkeys(flags)),
-            commune=commune if commune is not None else None,
+            commune=commune,
             department=department,
             place_candidates=candidates,
             out_of_scope=out_of_scope,
@@ -134,8 +139,8 @@ class Reader:
             case=case,
             topic=topic,
             expansions=expansions,
-            replaces_needs=any(m in f"{folded} " for m in ("plutot", "en fait", "finalement", "au lieu")),
-            adds_needs=any(f" {m} " in f" {folded} " for m in ("aussi", "egalement", "en plus", "de plus")),
+            replaces_needs=any(f" {m} " in words for m in REPLACE_MARKERS),
+            adds_needs=any(f" {m} " in words for m in ADD_MARKERS),
         )
 
     def _corrected(self, words: str) -> str:
@@ -152,12 +157,10 @@ class Reader:
 
 
 def _age(words: str) -> tuple[int | None, int | None, int | None]:
+    """Exact age when stated, else the bounds implied by "mineur", "jeune majeure", "jeune"."""
     for match in _AGE.finditer(words):
         value = int(match.group(1))
-        before = words[: match.start()]
-        if _DURATION_BEFORE.search(before) and not _AGED_BEFORE.search(before[-12:]):
-            continue
-        if re.search(r"(depuis|pendant|il y a|y a|plus de|moins de|durant)\s*$", before):
+        if _DURATION_BEFORE.search(words[: match.start()]) or _DURATION_AFTER.search(words[match.end() :]):
             continue
         if 12 <= value <= 75:
             return value, value, value
@@ -196,28 +199,13 @@ def _all_matches(words: str, table: dict[str, tuple[str, ...]]) -> tuple[str, ..
 
 def _job_seeker_abbreviation(message: str) -> bool:
     """"DE" / "DELD" typed in capitals is the job-seeker abbreviation; lower-case "de" is the preposition."""
-    return bool(re.search(r"(?<![\w'’])(DE|DELD|DENA|De)(?![\w'’])", message)) and not re.search(
-        r"(?<![\w'’])De (la|l'|mon|ma|son|sa|\d)", message
-    )
-
-
-def _implied_needs(needs: tuple[str, ...], status: str | None, flags: tuple[str, ...], words: str) -> tuple[str, ...]:
-    out = list(needs)
-    # "reconversion" subsumes the generic "emploi"/"formation" words often said with it.
-    if "creation_entreprise" in out and " creer " in words and len(out) > 1 and not any(
-        t in words for t in (" entreprise ", " boite ", " commerce ", " compte ", " micro ", " exploitation ")
-    ):
-        out.remove("creation_entreprise")
-    if "creation_entreprise" in out and " creer " in words and len(out) == 1 and not any(
-        t in words for t in (" entreprise ", " boite ", " commerce ", " compte ", " micro ", " exploitation ", " activite ")
-    ):
-        out.remove("creation_entreprise")
-    return tuple(dict.fromkeys(out))
+    return bool(re.search(r"(?<![\w'’])(DE|DELD|DENA)(?![\w'’])", message))
 
 
 def _strip_place_words(message: str, matched: str | None) -> str:
     """The message without the place: place names would pull in unrelated passages that mention them."""
     if not matched:
         return message
-    pattern = re.compile(r"(\b(a|à|au|aux|sur|vers|secteur( de)?|pres de|près de|dans le|dans la|en)\s+)?" + re.escape(matched), re.IGNORECASE)
+    cue = r"(\b(a|à|au|aux|sur|vers|secteur( de)?|pres de|près de|dans le|dans la|en)\s+)?"
+    pattern = re.compile(cue + re.escape(matched), re.IGNORECASE)
     return pattern.sub(" ", message)

@@ -24,7 +24,7 @@ from ingest.sources.discovery import load_paths
 from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
-from knowledge.model import Chunk
+from knowledge.model import Chunk, Source
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def build_index(
         progress.stage("Lecture des sources", 1)
         loaded = gather(sources, knowledge_root)
         progress.advance(1)
-        names = {n.id: n.short_name for n in loaded.networks}
+        names: dict[str, str] = {n.id: n.short_name for n in loaded.networks}
         chunks = chunk_records(loaded.networks, loaded.dispositifs, loaded.structures, loaded.documents, names)
         records = Records(
             networks=tuple(loaded.networks),
@@ -241,8 +241,8 @@ def _deduplicated(loaded: Loaded) -> Loaded:
     return loaded
 
 
-def _unique_sources(loaded: Loaded) -> list:  # type: ignore[type-arg]
-    by_id = {}
+def _unique_sources(loaded: Loaded) -> list[Source]:
+    by_id: dict[str, Source] = {}
     for source in loaded.sources:
         by_id.setdefault(source.id, source)
     return list(by_id.values())

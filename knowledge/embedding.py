@@ -106,8 +106,8 @@ class SentenceTransformerEncoder:
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        vectors: Any = self._model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        return _normalised(np.asarray(vectors, dtype=np.float32))
 
 
 class CachedQueryEncoder:
@@ -162,4 +162,5 @@ def load_encoder(spec: str, threads: int | None = None) -> Encoder:
 def _normalised(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32)
+    normalised: Vectors = (vectors / norms).astype(np.float32)
+    return normalised

@@ -119,7 +119,7 @@ class KnowledgeIndex:
         self.records = records
         self._dense = dense
         self._lexical = lexical
-        self.networks = {n.id: n for n in records.networks}
+        self.networks: dict[str, Network] = {n.id: n for n in records.networks}
         self.dispositifs = {d.id: d for d in records.dispositifs}
         self.structures = {s.id: s for s in records.structures}
         self.documents = {d.id: d for d in records.documents}
