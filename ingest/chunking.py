@@ -19,18 +19,12 @@ def chunk_records(
     """All chunks of a knowledge base, in a stable order (so that unchanged input gives the same ids)."""
     chunks: list[Chunk] = []
     for network in networks:
-        summary = Section(heading="En bref", text=network.summary)
-        keywords = Section(heading="Mots-clés", text=", ".join(network.keywords)) if network.keywords else None
-        sections = (summary, *network.sections, *((keywords,) if keywords else ()))
         chunks += _section_chunks(
-            "network", network.id, (network.id,), network.name, sections, network.source.id, ()
+            "network", network.id, (network.id,), network.name, _sheet_sections(network), network.source.id, ()
         )
     for sheet in dispositifs:
-        summary = Section(heading="En bref", text=sheet.summary)
-        keywords = Section(heading="Mots-clés", text=", ".join(sheet.keywords)) if sheet.keywords else None
-        sections = (summary, *sheet.sections, *((keywords,) if keywords else ()))
         chunks += _section_chunks(
-            "dispositif", sheet.id, sheet.operators, sheet.title, sections, sheet.source.id, ()
+            "dispositif", sheet.id, sheet.operators, sheet.title, _sheet_sections(sheet), sheet.source.id, ()
         )
     for site in structures:
         departments = tuple(sorted({*site.serves.departments, *((site.department,) if site.department else ())}))
@@ -48,6 +42,12 @@ def chunk_records(
             "document", document.id, networks_of, document.title, document.sections, document.source.id, ()
         )
     return chunks
+
+
+def _sheet_sections(sheet: Network | Dispositif) -> tuple[Section, ...]:
+    """The summary and the keywords are searchable sections too: counsellors type the keywords."""
+    keywords = (Section(heading="Mots-clés", text=", ".join(sheet.keywords)),) if sheet.keywords else ()
+    return (Section(heading="En bref", text=sheet.summary), *sheet.sections, *keywords)
 
 
 def _section_chunks(

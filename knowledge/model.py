@@ -89,7 +89,25 @@ class Structure(Record):
         return value
 
 
-class Network(Record):
+class Tagged(Record):
+    """A sheet tagged with data·inclusion (or SPRO) publics and themes, and the words counsellors use."""
+
+    publics: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = Field(default=(), description="Abbreviations and words counsellors use")
+
+    @field_validator("publics")
+    @classmethod
+    def _known_publics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_PUBLICS, "public")
+
+    @field_validator("themes")
+    @classmethod
+    def _known_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_codes(value, ALL_THEMES, "thématique")
+
+
+class Network(Tagged):
     """A network of the SPRO and its offer of service."""
 
     id: NetworkId
@@ -97,46 +115,20 @@ class Network(Record):
     short_name: str
     circle: Circle
     summary: str
-    publics: tuple[str, ...] = ()
-    themes: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = Field(default=(), description="Abbreviations and words counsellors use")
     website: str | None = None
     sections: tuple[Section, ...]
     source: Source
 
-    @field_validator("publics")
-    @classmethod
-    def _known_publics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_codes(value, ALL_PUBLICS, "public")
 
-    @field_validator("themes")
-    @classmethod
-    def _known_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_codes(value, ALL_THEMES, "thématique")
-
-
-class Dispositif(Record):
+class Dispositif(Tagged):
     """A 'fiche dispositif': what it is, for whom, eligibility, who operates it, official link."""
 
     id: str
     title: str
     summary: str
     operators: tuple[NetworkId, ...] = Field(min_length=1)
-    publics: tuple[str, ...] = ()
-    themes: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
     sections: tuple[Section, ...]
     source: Source
-
-    @field_validator("publics")
-    @classmethod
-    def _known_publics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_codes(value, ALL_PUBLICS, "public")
-
-    @field_validator("themes")
-    @classmethod
-    def _known_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_codes(value, ALL_THEMES, "thématique")
 
 
 class Document(Record):
