@@ -13,8 +13,12 @@ from assistant.understanding import Case
 from knowledge.directory import Directory
 from knowledge.index import KnowledgeIndex
 from knowledge.model import Chunk, Contact, Structure
+from knowledge.referentials import NEED_THEMES
 
 KIND_WEIGHT = {"network": 1.0, "dispositif": 0.9, "document": 0.8, "structure": 0.35}
+# A passage from a sheet whose themes serve one of the stated needs counts more; one about other themes, less.
+ON_THEME = 1.1
+OFF_THEME = 0.9
 TOP_CONTRIBUTIONS = 3
 MAX_NETWORKS = 5
 EXCERPT_CHARS = 360
@@ -34,8 +38,9 @@ def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[Ra
     """Aggregate chunk scores per network (best few count), then apply the eligibility rules."""
     contributions: dict[str, list[float]] = defaultdict(list)
     evidence: dict[str, list[Chunk]] = defaultdict(list)
+    wanted = frozenset().union(*(NEED_THEMES.get(n, frozenset()) for n in case.needs))
     for hit in hits:
-        weight = KIND_WEIGHT.get(hit.chunk.kind, 0.5)
+        weight = KIND_WEIGHT.get(hit.chunk.kind, 0.5) * _theme_weight(hit.chunk, index, wanted)
         for position, network in enumerate(hit.chunk.networks):
             if network not in index.networks:
                 continue
@@ -55,6 +60,18 @@ def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[Ra
         top = ranked[0].score or 1.0
         ranked = [RankedNetwork(r.network, round(r.score / top, 4), r.verdict, r.evidence) for r in ranked]
     return ranked
+
+
+def _theme_weight(chunk: Chunk, index: KnowledgeIndex, wanted: frozenset[str]) -> float:
+    if not wanted:
+        return 1.0
+    record = index.networks.get(chunk.record_id) if chunk.kind == "network" else (
+        index.dispositifs.get(chunk.record_id) if chunk.kind == "dispositif" else None
+    )
+    if record is None or not record.themes:
+        return 1.0
+    categories = {theme.split("--")[0] for theme in record.themes}
+    return ON_THEME if categories & wanted else OFF_THEME
 
 
 def build_results(

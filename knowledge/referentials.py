@@ -193,6 +193,28 @@ NEED_LABELS: dict[str, str] = {
     "etudes_superieures": "études supérieures",
 }
 
+# The theme categories (data·inclusion or SPRO) that serve each need: a sheet about none of them is off the point.
+NEED_THEMES: dict[str, frozenset[str]] = {
+    "orientation_scolaire": frozenset({"orientation-scolaire", "choisir-un-metier", "decrochage"}),
+    "reorientation": frozenset({"orientation-scolaire", "enseignement-superieur", "choisir-un-metier"}),
+    "emploi": frozenset({"trouver-un-emploi", "preparer-sa-candidature"}),
+    "formation": frozenset({"se-former", "lecture-ecriture-calcul", "decrochage"}),
+    "reconversion": frozenset({"conseil-evolution-professionnelle", "choisir-un-metier", "se-former"}),
+    "vae": frozenset({"vae"}),
+    "bilan": frozenset({"bilan-competences", "conseil-evolution-professionnelle", "choisir-un-metier"}),
+    "creation_entreprise": frozenset({"creer-une-entreprise"}),
+    "apprentissage": frozenset({"apprentissage-alternance"}),
+    "logement": frozenset({"logement-hebergement"}),
+    "mobilite": frozenset({"mobilite"}),
+    "international": frozenset({"international", "souvrir-a-linternational"}),
+    "droits": frozenset({"difficultes-administratives-ou-juridiques", "droits-femmes-familles", "famille", "numerique"}),
+    "handicap": frozenset({"handicap", "sante"}),
+    "sante": frozenset({"sante"}),
+    "financement": frozenset({"difficultes-financieres", "se-former"}),
+    "engagement": frozenset({"remobilisation"}),
+    "etudes_superieures": frozenset({"enseignement-superieur", "orientation-scolaire"}),
+}
+
 Flag = Literal[
     "handicap",
     "victime_violences",
