@@ -207,7 +207,9 @@ NEED_THEMES: dict[str, frozenset[str]] = {
     "logement": frozenset({"logement-hebergement"}),
     "mobilite": frozenset({"mobilite"}),
     "international": frozenset({"international", "souvrir-a-linternational"}),
-    "droits": frozenset({"difficultes-administratives-ou-juridiques", "droits-femmes-familles", "famille", "numerique"}),
+    "droits": frozenset(
+        {"difficultes-administratives-ou-juridiques", "droits-femmes-familles", "famille", "numerique"}
+    ),
     "handicap": frozenset({"handicap", "sante"}),
     "sante": frozenset({"sante"}),
     "financement": frozenset({"difficultes-financieres", "se-former"}),
