@@ -30,7 +30,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check assistant knowledge ingest api tests
+	$(VENV)/bin/ruff check assistant knowledge ingest api web tests
 	$(VENV)/bin/mypy
 
 clean:

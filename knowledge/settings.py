@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     teams_dev_mode: bool = Field(
         default=False, description="Accept unauthenticated Teams traffic without credentials (development only)"
     )
+    teams_openid_metadata_url: str | None = Field(
+        default=None,
+        description=(
+            "OpenID metadata of the Bot Framework tokens Teams sends (their keys are read beside it, at .../keys); "
+            "default: Microsoft's public cloud"
+        ),
+    )
+    teams_login_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "Entra ID endpoint where the bot gets its Bot Connector token ({endpoint}/{tenant}/oauth2/v2.0/token); "
+            "default: https://login.microsoftonline.com"
+        ),
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -1,0 +1,129 @@
+"""The app factory: `create_app(settings)` builds the app; its lifespan loads the encoder and the index once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RateLimitMiddleware
+from api.routes import admin, catalogue, chat, feedback, health, web
+from api.runtime import Runtime
+from api.services import LifespanState, Services
+from knowledge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+**Expert SPRO** aide les conseillers du Service Public Régional de l'Orientation Auvergne-Rhône-Alpes à savoir
+*qui fait quoi* : à partir d'une situation décrite en quelques mots, il propose les structures compétentes
+près de chez la personne, avec les raisons, les contacts officiels et les extraits qui les justifient.
+
+* Toutes les erreurs ont la même forme : `{"error": "code", "detail": "message en français"}`.
+* Le texte des messages n'est ni conservé ni journalisé ; les conversations expirent (24 h par défaut).
+* Les routes `/api/admin/...` demandent le jeton d'administration (`Authorization: Bearer …`).
+"""
+
+TAGS = [
+    {
+        "name": "assistant",
+        "description": "Conversation et recherche : une situation en entrée, des structures en sortie.",
+    },
+    {"name": "catalogue", "description": "Réseaux, annuaire des structures, fiches dispositifs, territoire."},
+    {"name": "avis", "description": "Avis des conseillers et signalements de contacts erronés."},
+    {"name": "administration", "description": "Réindexation, statistiques agrégées, suivi des avis (jeton requis)."},
+    {"name": "exploitation", "description": "Santé, disponibilité et métriques du service."},
+]
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Cheap to call: nothing is loaded until the lifespan starts. Pass `runtime` to reuse a loaded one."""
+    services = Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
+        await run_in_threadpool(services.start, runtime)
+        upkeep = asyncio.create_task(_maintain(services))
+        try:
+            yield {"services": services}
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            services.stop()
+
+    app = FastAPI(
+        title="Expert SPRO",
+        version="0.1.0",
+        summary="Qui fait quoi dans le SPRO Auvergne-Rhône-Alpes",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.openapi = _openapi_with_one_error_shape(app)  # type: ignore[method-assign]
+    for router in (chat.router, catalogue.router, feedback.router, admin.router, health.router):
+        app.include_router(router)
+    web.mount_web(app)
+    # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Authorization"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    return app
+
+
+def _openapi_with_one_error_shape(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI documents its own 422 body; ours is the one error shape: say so in the schema."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "Paramètre ou champ invalide (le champ fautif est nommé)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+                    }
+        components = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory (`uvicorn --factory api.app:create_app_from_env`): settings from SPRO_ variables."""
+    return create_app(Settings())
+
+
+async def _maintain(services: Services) -> None:
+    interval = services.settings.maintenance_interval
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(services.maintain)
+        except Exception:
+            log.exception("periodic maintenance failed")

@@ -1,0 +1,45 @@
+"""One turn of a conversation as every face runs it: the widget's /api/chat and the Teams bot alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.feedback import demote_reported
+from api.runtime import Served
+from api.schemas import is_conversation_id
+from api.store import Store
+from assistant.dialogue import TurnContext
+from assistant.referral import Referral
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A referral and the turn number it answers (feedback names the turn)."""
+
+    referral: Referral
+    turn: int
+    reported: frozenset[str]
+
+
+def converse(
+    served: Served, store: Store, message: str, conversation_id: str | None, context: TurnContext | None = None
+) -> Exchange:
+    """Run one turn; an unknown, expired or malformed id starts a new conversation with a new id.
+
+    Blocking (encoding, retrieval, database): call it from a worker thread, never on the event loop.
+    """
+    previous = store.load(conversation_id) if conversation_id and is_conversation_id(conversation_id) else None
+    known = conversation_id if previous is not None else None
+    referral = served.assistant.turn(message, known, context)
+    reported = frozenset(store.reported_structures())
+    referral = demote_reported(referral, reported)
+    store.count_question(referral.understood.department, referral.understood.needs, referral.confident)
+    return Exchange(referral, (previous.turns if previous is not None else 0) + 1, reported)
+
+
+def search(
+    served: Served, store: Store, query: str, context: TurnContext | None, age: int | None
+) -> tuple[Referral, frozenset[str]]:
+    """A stateless referral, with reported contacts demoted as in a conversation."""
+    reported = frozenset(store.reported_structures())
+    return demote_reported(served.assistant.search(query, context, age), reported), reported

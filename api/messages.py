@@ -1,0 +1,62 @@
+"""Every French sentence the HTTP face says on its own (errors, flags); the assistant's are in assistant/messages."""
+
+from __future__ import annotations
+
+NOT_FOUND = "Aucune ressource à cette adresse."
+METHOD_NOT_ALLOWED = "Méthode HTTP non autorisée sur cette adresse."
+INVALID_JSON = "Le corps de la requête n'est pas un JSON valide."
+INVALID_BODY = "Le corps de la requête est illisible (JSON en UTF-8 attendu)."
+PAYLOAD_TOO_LARGE = "Requête trop volumineuse : {limit} octets au plus."
+RATE_LIMITED = "Trop de requêtes : réessayez dans {seconds} s."
+INTERNAL_ERROR = "Erreur interne du service : réessayez dans un instant."
+INDEX_UNAVAILABLE = "La base de connaissances n'est pas encore chargée : réessayez dans un instant."
+ADMIN_DISABLED = "L'administration est désactivée : aucun jeton SPRO_ADMIN_TOKEN n'est configuré."
+UNAUTHORIZED = "Jeton d'administration absent ou invalide (en-tête « Authorization: Bearer … »)."
+REINDEX_RUNNING = "Une réindexation est déjà en cours : attendez qu'elle se termine."
+UNKNOWN_NETWORK = "Réseau inconnu : {value}."
+UNKNOWN_STRUCTURE = "Structure inconnue : {value}."
+UNKNOWN_DISPOSITIF = "Dispositif inconnu : {value}."
+UNKNOWN_JOB = "Tâche de réindexation inconnue : {value}."
+UNKNOWN_FEEDBACK = "Avis inconnu : {value}."
+UNKNOWN_COMMUNE = "Commune introuvable en Auvergne-Rhône-Alpes : {value}."
+AMBIGUOUS_COMMUNE = "Plusieurs communes portent ce nom ({value}) : donnez le code INSEE ou le département."
+UNKNOWN_PUBLIC = "Public inconnu : {value}."
+STRUCTURE_REQUIRED = "Un signalement « contact erroné » doit indiquer la structure (structure_id)."
+TURN_AHEAD = "Cette conversation ne compte que {turns} tour(s)."
+
+# Validation messages: the field is named, the reason is French.
+FIELD_INVALID = "Champ « {field} » invalide : {reason}."
+EMPTY_TEXT = "le texte est vide"
+TEXT_TOO_LONG = "{max} caractères au plus"
+
+CONTACT_REPORTED = "Contact signalé comme erroné, à vérifier"
+
+# Pydantic error types -> French reasons; anything else falls back to GENERIC_REASON.
+VALIDATION_REASONS: dict[str, str] = {
+    "missing": "champ obligatoire",
+    "string_type": "texte attendu",
+    "int_type": "nombre entier attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "bool_type": "booléen attendu",
+    "bool_parsing": "booléen attendu",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "dict_type": "objet JSON attendu",
+    "model_type": "objet JSON attendu",
+    "model_attributes_type": "objet JSON attendu",
+    "list_type": "liste attendue",
+    "literal_error": "valeur non autorisée",
+    "enum": "valeur non autorisée",
+    "string_too_short": "texte trop court",
+    "string_too_long": "texte trop long",
+    "string_pattern_mismatch": "format non reconnu",
+    "greater_than_equal": "valeur trop petite",
+    "greater_than": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "less_than": "valeur trop grande",
+    "extra_forbidden": "champ non prévu",
+    "json_invalid": "JSON invalide",
+    "string_unicode": "texte Unicode invalide",
+}
+GENERIC_REASON = "valeur invalide"

@@ -1,0 +1,40 @@
+"""Counsellors' feedback on a turn: thumbs up or down, and reports of wrong contacts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+from api.feedback import record_feedback
+from api.routes import errors_doc
+from api.schemas import FeedbackIn, FeedbackOut
+
+router = APIRouter(prefix="/api", tags=["avis"])
+
+
+@router.post(
+    "/feedback",
+    summary="Donner un avis sur une réponse",
+    description=(
+        "Pouce levé ou baissé sur un tour de conversation, avec un motif facultatif. Un signalement "
+        "« contact_errone » fait passer la structure après les autres sites de son réseau, avec la mention "
+        "« contact signalé comme erroné, à vérifier », jusqu'à ce qu'un administrateur le lève."
+    ),
+    status_code=201,
+    response_model=FeedbackOut,
+    responses=errors_doc(400, 404, 413, 422, 429),
+)
+def give_feedback(body: FeedbackIn, services: ServicesDep) -> FeedbackOut:
+    served = services.slot.current
+    item = record_feedback(
+        services.store,
+        served.runtime.index if served else None,
+        conversation_id=body.conversation_id,
+        turn=body.turn,
+        rating=body.rating,
+        kind=body.kind,
+        reason=body.reason,
+        structure_id=body.structure_id,
+        channel="widget",
+    )
+    return FeedbackOut.from_domain(item)

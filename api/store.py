@@ -1,0 +1,517 @@
+"""The API's database: conversations, feedback, re-index jobs, question stats (SQLite or PostgreSQL).
+
+SQLAlchemy Core, one code path for both engines. Conversations hold the assistant's ConversationState only,
+and expire; question stats are counters per day, department and need, never the text of a question.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeDecorator
+
+from assistant.dialogue import ConversationState
+
+Rating = Literal["up", "down"]
+FeedbackKind = Literal["contact_errone", "non_pertinent", "autre"]
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+FeedbackFilter = Literal["open", "resolved", "all"]
+
+# Job ids as create_job makes them: anything else is unknown without asking the database.
+JOB_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+
+# The stats row counting each question once, whatever its needs; other rows count a question once per need.
+ALL_NEEDS = "*"
+NO_DEPARTMENT = ""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the engine keeps (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("turns", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(200), nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("rating", String(8), nullable=False),
+    Column("kind", String(32), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("structure_id", String(200), nullable=True, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+)
+
+reindex_jobs = Table(
+    "reindex_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("force", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("stage", String(200), nullable=True),
+    Column("stage_total", Integer, nullable=False, default=0),
+    Column("stage_done", Integer, nullable=False, default=0),
+    Column("version", String(200), nullable=True),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("counts", JSON, nullable=False),
+    Column("problems", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+)
+
+question_stats = Table(
+    "question_stats",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("department", String(8), primary_key=True),
+    Column("need", String(64), primary_key=True),
+    Column("questions", Integer, nullable=False),
+    Column("unconfident", Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One counsellor's opinion on one turn of a conversation."""
+
+    id: int
+    conversation_id: str
+    turn: int
+    rating: Rating
+    kind: FeedbackKind | None
+    reason: str | None
+    structure_id: str | None
+    channel: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReindexJob:
+    """A re-index run as the admin sees it: where it stands and what it found."""
+
+    id: str
+    status: JobStatus
+    force: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    stage: str | None
+    stage_total: int
+    stage_done: int
+    version: str | None
+    published: bool
+    counts: dict[str, Any]
+    problems: dict[str, list[str]]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day: date
+    questions: int
+    unconfident: int
+
+
+@dataclass(frozen=True)
+class NeedCount:
+    need: str
+    questions: int
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """Aggregated counters: per day, and the top needs per department."""
+
+    days: list[DayStats]
+    needs_per_department: dict[str, list[NeedCount]] = field(default_factory=dict)
+
+    @property
+    def questions(self) -> int:
+        return sum(d.questions for d in self.days)
+
+    @property
+    def unconfident(self) -> int:
+        return sum(d.unconfident for d in self.days)
+
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Thread-safe (one short transaction per call); implements the assistant's ConversationStore."""
+
+    def __init__(self, url: str, *, conversation_ttl: int, clock: Clock = _utcnow) -> None:
+        self._engine = _engine(url)
+        self._ttl = timedelta(seconds=conversation_ttl)
+        self._clock = clock
+        self._schema_lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def create_schema(self) -> None:
+        """Create the missing tables; a second attempt covers two workers creating them at the same time."""
+        with self._schema_lock:
+            try:
+                metadata.create_all(self._engine)
+            except DBAPIError:
+                time.sleep(0.5)
+                metadata.create_all(self._engine)
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._engine.begin() as connection:
+            yield connection
+
+    # --- conversations (the assistant's ConversationStore protocol) ----------------------------------------
+
+    def load(self, conversation_id: str) -> ConversationState | None:
+        """The state, or None when unknown or expired (an expired one is deleted on the spot)."""
+        now = self._clock()
+        with self._tx() as tx:
+            row = tx.execute(
+                select(conversations.c.state, conversations.c.expires_at).where(conversations.c.id == conversation_id)
+            ).first()
+            if row is None:
+                return None
+            if row.expires_at <= now:
+                tx.execute(delete(conversations).where(conversations.c.id == conversation_id))
+                return None
+        return ConversationState.from_dict(dict(row.state))
+
+    def save(self, conversation_id: str, state: ConversationState) -> None:
+        now = self._clock()
+        values = {
+            "state": state.to_dict(),
+            "turns": state.turns,
+            "updated_at": now,
+            "expires_at": now + self._ttl,
+        }
+        with self._tx() as tx:
+            statement = self._insert(conversations).values(id=conversation_id, created_at=now, **values)
+            tx.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+
+    def turns(self, conversation_id: str) -> int | None:
+        """How many turns a live conversation has had; None when unknown or expired."""
+        state = self.load(conversation_id)
+        return state.turns if state is not None else None
+
+    def delete_conversation(self, conversation_id: str) -> bool:
+        with self._tx() as tx:
+            result = tx.execute(delete(conversations).where(conversations.c.id == conversation_id))
+        return bool(result.rowcount)
+
+    def purge_expired(self) -> int:
+        with self._tx() as tx:
+            result = tx.execute(delete(conversations).where(conversations.c.expires_at <= self._clock()))
+        return int(result.rowcount or 0)
+
+    def conversation_count(self) -> int:
+        with self._tx() as tx:
+            return int(tx.execute(select(func.count()).select_from(conversations)).scalar_one())
+
+    # --- feedback ---------------------------------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        *,
+        conversation_id: str,
+        turn: int,
+        rating: Rating,
+        kind: FeedbackKind | None,
+        reason: str | None,
+        structure_id: str | None,
+        channel: str,
+    ) -> Feedback:
+        values = {
+            "conversation_id": conversation_id,
+            "turn": turn,
+            "rating": rating,
+            "kind": kind,
+            "reason": reason,
+            "structure_id": structure_id,
+            "channel": channel,
+            "created_at": self._clock(),
+            "resolved_at": None,
+        }
+        with self._tx() as tx:
+            new_id = tx.execute(insert(feedback).values(**values).returning(feedback.c.id)).scalar_one()
+            row = tx.execute(select(feedback).where(feedback.c.id == new_id)).one()
+        return _feedback(row._mapping)
+
+    def get_feedback(self, feedback_id: int) -> Feedback | None:
+        with self._tx() as tx:
+            row = tx.execute(select(feedback).where(feedback.c.id == feedback_id)).first()
+        return _feedback(row._mapping) if row is not None else None
+
+    def list_feedback(self, which: FeedbackFilter, limit: int, offset: int) -> tuple[list[Feedback], int]:
+        condition = {
+            "open": feedback.c.resolved_at.is_(None),
+            "resolved": feedback.c.resolved_at.is_not(None),
+            "all": None,
+        }[which]
+        query = select(feedback).order_by(feedback.c.id.desc()).limit(limit).offset(offset)
+        count = select(func.count()).select_from(feedback)
+        if condition is not None:
+            query, count = query.where(condition), count.where(condition)
+        with self._tx() as tx:
+            rows = tx.execute(query).all()
+            total = int(tx.execute(count).scalar_one())
+        return [_feedback(r._mapping) for r in rows], total
+
+    def resolve_feedback(self, feedback_id: int) -> Feedback | None:
+        with self._tx() as tx:
+            tx.execute(
+                update(feedback)
+                .where(feedback.c.id == feedback_id, feedback.c.resolved_at.is_(None))
+                .values(resolved_at=self._clock())
+            )
+            row = tx.execute(select(feedback).where(feedback.c.id == feedback_id)).first()
+        return _feedback(row._mapping) if row is not None else None
+
+    def reported_structures(self) -> set[str]:
+        """Structures whose contact someone reported as wrong and no admin has cleared yet."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                select(feedback.c.structure_id)
+                .where(
+                    feedback.c.kind == "contact_errone",
+                    feedback.c.resolved_at.is_(None),
+                    feedback.c.structure_id.is_not(None),
+                )
+                .distinct()
+            ).all()
+        return {str(r.structure_id) for r in rows}
+
+    # --- re-index jobs ----------------------------------------------------------------------------------------
+
+    def create_job(self, force: bool) -> ReindexJob:
+        job_id = self._clock().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+        with self._tx() as tx:
+            tx.execute(
+                insert(reindex_jobs).values(
+                    id=job_id, status="queued", force=force, created_at=self._clock(),
+                    stage_total=0, stage_done=0, published=False, counts={}, problems={},
+                )
+            )
+        job = self.job(job_id)
+        assert job is not None
+        return job
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        with self._tx() as tx:
+            tx.execute(update(reindex_jobs).where(reindex_jobs.c.id == job_id).values(**values))
+
+    def advance_job(self, job_id: str, done: int) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                update(reindex_jobs)
+                .where(reindex_jobs.c.id == job_id)
+                .values(stage_done=reindex_jobs.c.stage_done + done)
+            )
+
+    def job(self, job_id: str) -> ReindexJob | None:
+        if JOB_ID.fullmatch(job_id) is None:
+            return None
+        with self._tx() as tx:
+            row = tx.execute(select(reindex_jobs).where(reindex_jobs.c.id == job_id)).first()
+        return _job(row._mapping) if row is not None else None
+
+    def fail_job(self, job_id: str, reason: str) -> None:
+        """Mark a job failed unless it already finished (used when the process stops under it)."""
+        with self._tx() as tx:
+            tx.execute(
+                update(reindex_jobs)
+                .where(reindex_jobs.c.id == job_id, reindex_jobs.c.status.in_(("queued", "running")))
+                .values(status="failed", error=reason, finished_at=self._clock())
+            )
+
+    # --- question stats ---------------------------------------------------------------------------------------
+
+    def count_question(self, department: str | None, needs: Iterable[str], confident: bool) -> None:
+        """Add one question to today's counters: once in total, once per need; no text is kept."""
+        day = self._clock().date()
+        unconfident = 0 if confident else 1
+        keys = [ALL_NEEDS, *dict.fromkeys(needs)]
+        with self._tx() as tx:
+            for need in keys:
+                statement = self._insert(question_stats).values(
+                    day=day, department=department or NO_DEPARTMENT, need=need[:64],
+                    questions=1, unconfident=unconfident,
+                )
+                tx.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["day", "department", "need"],
+                        set_={
+                            "questions": question_stats.c.questions + 1,
+                            "unconfident": question_stats.c.unconfident + unconfident,
+                        },
+                    )
+                )
+
+    def question_stats(self, days: int, top: int = 5) -> QuestionStats:
+        since = self._clock().date() - timedelta(days=days - 1)
+        with self._tx() as tx:
+            per_day = tx.execute(
+                select(
+                    question_stats.c.day,
+                    func.sum(question_stats.c.questions).label("questions"),
+                    func.sum(question_stats.c.unconfident).label("unconfident"),
+                )
+                .where(question_stats.c.day >= since, question_stats.c.need == ALL_NEEDS)
+                .group_by(question_stats.c.day)
+                .order_by(question_stats.c.day)
+            ).all()
+            per_need = tx.execute(
+                select(
+                    question_stats.c.department,
+                    question_stats.c.need,
+                    func.sum(question_stats.c.questions).label("questions"),
+                )
+                .where(question_stats.c.day >= since, question_stats.c.need != ALL_NEEDS)
+                .group_by(question_stats.c.department, question_stats.c.need)
+            ).all()
+        needs: dict[str, list[NeedCount]] = {}
+        for row in sorted(per_need, key=lambda r: (r.department, -int(r.questions), r.need)):
+            ranked = needs.setdefault(str(row.department), [])
+            if len(ranked) < top:
+                ranked.append(NeedCount(str(row.need), int(row.questions)))
+        return QuestionStats(
+            days=[DayStats(r.day, int(r.questions), int(r.unconfident)) for r in per_day],
+            needs_per_department=needs,
+        )
+
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+def _engine(url: str) -> Engine:
+    # hide_parameters: a database error logged with its traceback must not print a stored state.
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while a turn writes; the busy timeout queues writers instead of failing them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _feedback(row: Any) -> Feedback:
+    return Feedback(
+        id=int(row["id"]),
+        conversation_id=row["conversation_id"],
+        turn=int(row["turn"]),
+        rating=row["rating"],
+        kind=row["kind"],
+        reason=row["reason"],
+        structure_id=row["structure_id"],
+        channel=row["channel"],
+        created_at=row["created_at"],
+        resolved_at=row["resolved_at"],
+    )
+
+
+def _job(row: Any) -> ReindexJob:
+    return ReindexJob(
+        id=row["id"],
+        status=row["status"],
+        force=bool(row["force"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        stage=row["stage"],
+        stage_total=int(row["stage_total"]),
+        stage_done=int(row["stage_done"]),
+        version=row["version"],
+        published=bool(row["published"]),
+        counts=dict(row["counts"] or {}),
+        problems={str(k): list(v) for k, v in (row["problems"] or {}).items()},
+        error=row["error"],
+    )
