@@ -125,7 +125,7 @@ class Assistant:
         """Understand the message, merge it into the conversation, and refer."""
         state = (self._store.load(conversation_id) if conversation_id else None) or ConversationState()
         conversation_id = conversation_id or secrets.token_urlsafe(16)
-        understanding = self._reader.read(message)
+        understanding = self._understand(message)
         state = merge(state, understanding, self._territory)
         if context is not None:
             state = self._apply_context(state, context)
@@ -135,13 +135,18 @@ class Assistant:
 
     def search(self, query: str, context: TurnContext | None = None, age: int | None = None) -> Referral:
         """A stateless referral (the search API): one message, no conversation kept."""
-        understanding = self._reader.read(query)
+        understanding = self._understand(query)
         state = merge(ConversationState(), understanding, self._territory)
         if age is not None:
             state.age, state.age_min, state.age_max = age, age, age
         if context is not None:
             state = self._apply_context(state, context)
         return self._refer("", state, understanding.case.out_of_scope)
+
+    def _understand(self, message: str) -> Understanding:
+        """Read a message; its topic is scrubbed of personal details, since the state is stored."""
+        understanding = self._reader.read(message)
+        return replace(understanding, topic=self._retriever.scrubbed(understanding.topic))
 
     def _apply_context(self, state: ConversationState, context: TurnContext) -> ConversationState:
         if context.commune and state.commune_insee is None:

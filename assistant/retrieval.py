@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -12,6 +13,10 @@ from knowledge.lexical import analyse, fold
 from knowledge.model import Chunk
 
 RRF_K = 60
+# E-mails, web addresses, phone numbers (8+ digits, spaced or not) and dates.
+_PERSONAL = re.compile(
+    r"\S+@\S+|https?://\S+|www\.\S+|(?:\+33|0)\s?\d(?:[\s.-]?\d{2}){4}|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b"
+)
 CANDIDATES = 60
 
 
@@ -64,6 +69,22 @@ class Retriever:
         ]
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits
+
+    def scrubbed(self, text: str) -> str:
+        """The words of a message worth keeping between turns, without what identifies a person.
+
+        The conversation state is stored: e-mails, web addresses, phone numbers, dates and capitalised words
+        the knowledge base does not know (first names, surnames) are dropped (RGPD); every other word is
+        kept as typed ("17", "3e", "bac+5" included), so that later turns retrieve as the first one did.
+        """
+        text = _PERSONAL.sub(" ", text)
+        kept = []
+        for token in text.split():
+            word = token.strip(".,;:!?()[]«»\"")
+            if word[:1].isupper() and fold(word).replace("'", " ").split()[0] not in self._known:
+                continue
+            kept.append(token)
+        return " ".join(kept)
 
     def _spelled(self, text: str) -> str:
         """Correct long unknown words to the closest corpus word ("mecanik" -> "mecanique")."""

@@ -148,3 +148,18 @@ def test_ask_command_prints_a_referral(index_root: Path, tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Mission" in done.stdout and "Vienne" in done.stdout
+
+
+def test_conversation_state_keeps_no_personal_details(knowledge_index, encoder, territory) -> None:  # type: ignore[no-untyped-def]
+    from assistant.dialogue import MemoryStore
+
+    store = MemoryStore()
+    brain = Assistant(knowledge_index, encoder, territory, store)
+    message = "Mme Josiane Martin, 06 12 34 56 78, josiane.martin@exemple.fr, 22 ans, cherche une formation à Grenoble"
+    referral = brain.turn(message)
+    state = store.load(referral.conversation_id)
+    assert state is not None
+    stored = str(state.to_dict())
+    for personal in ("Josiane", "Martin", "06 12", "exemple.fr"):
+        assert personal not in stored
+    assert "formation" in stored and state.age == 22
