@@ -29,6 +29,11 @@ class Source(Record):
     url: str | None = None
     as_of: date | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return _check_web_url(value)
+
 
 class Section(Record):
     """One titled part of an offer, a sheet or a document: the unit of chunking."""
@@ -53,6 +58,11 @@ class Contact(Record):
     url: str | None = None
     source_id: str
     as_of: date | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return _check_web_url(value)
 
 
 class ServedTerritory(Record):
@@ -161,6 +171,13 @@ class Chunk(Record):
     def passage(self) -> str:
         """The text given to the encoders: title and heading carry meaning the section text omits."""
         return f"{self.title} — {self.heading}\n{self.text}"
+
+
+def _check_web_url(value: str | None) -> str | None:
+    """Only web links are kept: a `javascript:` or `file:` link in a source must never reach a page."""
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        raise ValueError(f"lien non web refusé : {value[:40]}")
+    return value
 
 
 def _check_codes(values: tuple[str, ...], known: frozenset[str], what: str) -> tuple[str, ...]:

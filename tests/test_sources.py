@@ -584,3 +584,12 @@ def test_the_same_site_loaded_twice_is_reported_once(tmp_path: Path) -> None:
         ("b.csv", None, "structure « annuaire:cio-38185-01 » déjà chargée : ignorée"),
     ]
     assert len(loaded.structures) == 1
+
+
+def test_document_with_a_script_link_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "fiche.md").write_text(
+        "---\ntitle: Fiche\nnetwork: mission_locale\nurl: javascript:alert(1)\n---\n# Titre\n\nTexte.\n",
+        encoding="utf-8",
+    )
+    loaded = load_paths([tmp_path])
+    assert not loaded.documents and loaded.problems
