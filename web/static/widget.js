@@ -1,0 +1,1622 @@
+/*! Expert SPRO — widget de discussion (SPRO Auvergne-Rhône-Alpes).
+ * Intégration : <script src="https://…/widget.js" data-api="https://…"></script>
+ * Options (attributs data-* du <script>) : data-api, data-container (sélecteur : affichage intégré),
+ * data-department, data-commune (territoire de la structure qui intègre), data-open="true".
+ * Icônes : Remix Icon (https://remixicon.com), licence Apache 2.0.
+ *
+ * FICHIER GÉNÉRÉ par `python -m web.build` depuis web/src/ : modifier les sources, pas ce fichier.
+ */
+(function () {
+  "use strict";
+
+  var currentScript = document.currentScript;
+  if (window.ExpertSPRO && window.ExpertSPRO.mount) {
+    // Loaded twice: keep the first copy, but still honour this <script>'s own settings.
+    if (currentScript) window.ExpertSPRO.mountFromScript(currentScript);
+    return;
+  }
+
+  // Labels: generated from knowledge/referentials.py and the embedded networks (one table, one place).
+  var LABELS = {
+    "statuses": {
+      "collegien": "collégien",
+      "lyceen": "lycéen",
+      "etudiant": "étudiant",
+      "decrocheur": "jeune sorti de l'école sans diplôme",
+      "demandeur_emploi": "demandeur d'emploi",
+      "salarie": "salarié",
+      "cadre": "cadre",
+      "independant": "travailleur indépendant",
+      "agriculteur": "agriculteur",
+      "parent": "parent",
+      "fonctionnaire": "agent public",
+      "sans_activite": "sans activité"
+    },
+    "needs": {
+      "orientation_scolaire": "orientation scolaire",
+      "reorientation": "réorientation",
+      "emploi": "recherche d'emploi",
+      "formation": "formation",
+      "reconversion": "reconversion professionnelle",
+      "vae": "VAE",
+      "bilan": "bilan de compétences",
+      "creation_entreprise": "création d'entreprise",
+      "apprentissage": "apprentissage / alternance",
+      "logement": "logement",
+      "mobilite": "mobilité",
+      "international": "mobilité internationale",
+      "droits": "accès aux droits",
+      "handicap": "compensation du handicap",
+      "sante": "santé",
+      "financement": "financement",
+      "engagement": "engagement, service civique",
+      "etudes_superieures": "études supérieures"
+    },
+    "flags": {
+      "handicap": "handicap / RQTH",
+      "victime_violences": "victime de violences",
+      "sortie_ase": "sortie de l'ASE",
+      "refugie": "réfugié",
+      "mna": "mineur non accompagné",
+      "qpv": "habite un QPV",
+      "rsa": "bénéficiaire du RSA",
+      "neet": "ni en emploi, ni en études, ni en formation",
+      "femme": "femme",
+      "senior": "senior",
+      "licenciement": "licenciement / rupture de contrat"
+    },
+    "departments": {
+      "01": "Ain",
+      "03": "Allier",
+      "07": "Ardèche",
+      "15": "Cantal",
+      "26": "Drôme",
+      "38": "Isère",
+      "42": "Loire",
+      "43": "Haute-Loire",
+      "63": "Puy-de-Dôme",
+      "69": "Rhône",
+      "73": "Savoie",
+      "74": "Haute-Savoie"
+    },
+    "networks": {
+      "agefiph": "Agefiph",
+      "apec": "Apec",
+      "apecita": "Apecita",
+      "cap_emploi": "Cap emploi",
+      "cci": "CCI",
+      "cep_actifs": "CEP actifs (Avenir Actifs)",
+      "chambre_agriculture": "Chambre d'agriculture",
+      "cibc": "CIBC",
+      "cidff": "CIDFF",
+      "cio": "CIO",
+      "cma": "CMA",
+      "crous": "CROUS",
+      "e2c": "E2C",
+      "epide": "EPIDE",
+      "france_services": "France Services",
+      "france_travail": "France Travail",
+      "france_vae": "France VAE",
+      "greta": "GRETA",
+      "information_jeunesse": "Info Jeunes",
+      "mdph": "MDPH",
+      "mife": "MIFE",
+      "mission_locale": "Mission Locale",
+      "psad": "PSAD",
+      "scuio": "SCUIO",
+      "transitions_pro": "Transitions Pro",
+      "via_competences": "Via Compétences"
+    }
+  };
+  var CSS = "/* Expert SPRO — widget styles, scoped by the Shadow DOM (nothing here reaches the host page).\n   The look follows the French public-service design (DSFR colours and components) without its CSS\n   or its fonts: Marianne is used when the host page has it, Arial otherwise.\n   Sizes are in em from .spro-root, which never goes below 16 px even when the host shrinks its root font. */\n\n:host {\n  all: initial;\n  display: block;\n}\n:host([hidden]) { display: none; }\n\n/* The host element may get the page's styles (a `* { … }` rule reaches it): everything inherited is\n   reset on the wrapper inside the shadow root, where no rule of the page can reach. */\n.spro-root {\n  all: initial;\n  display: block;\n  --spro-blue: #000091;\n  --spro-blue-hover: #1212ff;\n  --spro-blue-active: #2323ff;\n  --spro-blue-tag: #e3e3fd;\n  --spro-blue-tag-hover: #c1c1fb;\n  --spro-blue-bg: #f5f5fe;\n  --spro-red: #e1000f;\n  --spro-text: #161616;\n  --spro-text-mention: #666666;\n  --spro-border: #dddddd;\n  --spro-border-strong: #929292;\n  --spro-input-line: #3a3a3a;\n  --spro-bg-alt: #f6f6f6;\n  --spro-bg-contrast: #eeeeee;\n  --spro-focus: #0a76f6;\n  --spro-success: #18753c;\n  --spro-success-bg: #e9f9ee;\n  --spro-error: #ce0500;\n  --spro-error-bg: #ffe9e9;\n  --spro-warning: #b34000;\n  --spro-warning-bg: #fff4e5;\n  --spro-font: Marianne, arial, sans-serif;\n  font-family: var(--spro-font);\n  font-size: max(1rem, 16px);\n  line-height: 1.5;\n  color: var(--spro-text);\n  text-align: left;\n  -webkit-text-size-adjust: 100%;\n}\n\n*, *::before, *::after { box-sizing: border-box; }\n[hidden] { display: none !important; }\n\n.spro-sr-only {\n  position: absolute !important;\n  width: 1px; height: 1px;\n  padding: 0; margin: -1px;\n  overflow: hidden; clip: rect(0, 0, 0, 0);\n  white-space: nowrap; border: 0;\n}\n\n/* Focus: visible on every interactive element, DSFR style (2 px blue outline, offset). */\n:focus { outline: none; }\n:focus-visible, .spro-panel :focus-visible {\n  outline: 2px solid var(--spro-focus);\n  outline-offset: 2px;\n}\ntextarea:focus-visible, input:focus-visible, select:focus-visible { outline-offset: 0; }\n\nh2, h3, h4, p, ul, ol, blockquote, figure { margin: 0; }\nul, ol { padding: 0; }\na { color: var(--spro-blue); text-decoration: underline; text-underline-offset: 2px; }\na:hover { text-decoration-thickness: 2px; }\n\n.spro-icon { width: 1.25em; height: 1.25em; flex: none; fill: currentColor; vertical-align: -0.25em; }\n.spro-icon--sm { width: 1em; height: 1em; vertical-align: -0.125em; }\n\n/* --- buttons ------------------------------------------------------------------------------------ */\n\n.spro-btn {\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 2.5em; padding: 0.5em 1em;\n  font: inherit; font-size: 1em; font-weight: 500; line-height: 1.5;\n  border: 0; border-radius: 0; cursor: pointer;\n  background: var(--spro-blue); color: #ffffff;\n  text-align: left;\n}\n.spro-btn:hover { background: var(--spro-blue-hover); }\n.spro-btn:active { background: var(--spro-blue-active); }\n.spro-btn[disabled], .spro-btn[aria-disabled=\"true\"] {\n  background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: not-allowed;\n}\n.spro-btn--secondary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-blue);\n}\n.spro-btn--secondary:hover { background: var(--spro-blue-bg); }\n.spro-btn--secondary:active { background: var(--spro-blue-tag); }\n.spro-btn--tertiary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--tertiary:hover { background: var(--spro-bg-alt); }\n.spro-btn--tertiary:active { background: var(--spro-bg-contrast); }\n.spro-btn--secondary[disabled], .spro-btn--tertiary[disabled] {\n  background: transparent; color: var(--spro-text-mention); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--sm { min-height: 2em; padding: 0.25em 0.75em; font-size: 0.875em; }\n.spro-btn--tertiary[aria-expanded=\"true\"] { background: var(--spro-bg-contrast); box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-btn--icon { padding: 0.5em; justify-content: center; }\n\n/* Tags (DSFR \"tags\"): quick replies, examples and the understood case. */\n.spro-tag {\n  display: inline-flex; align-items: center; gap: 0.375em;\n  min-height: 2em; padding: 0.25em 0.75em;\n  font: inherit; font-size: 0.875em; line-height: 1.5; font-weight: 400;\n  border: 0; border-radius: 1em; cursor: pointer;\n  background: var(--spro-blue-tag); color: var(--spro-blue);\n  text-align: left;\n}\n.spro-tag:hover { background: var(--spro-blue-tag-hover); }\n.spro-tag[disabled] { background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: default; }\n.spro-tag[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-tag--add:hover { background: var(--spro-blue-bg); }\n.spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--static { cursor: default; background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-tag--static:hover { background: var(--spro-bg-contrast); }\n.spro-tags { display: flex; flex-wrap: wrap; gap: 0.5em; list-style: none; margin: 0; padding: 0; }\n\n/* --- launcher and panel ------------------------------------------------------------------------- */\n\n.spro-launcher {\n  position: fixed; right: 1em; bottom: 1em; z-index: 2147483000;\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 3em; padding: 0.75em 1.25em;\n  font: inherit; font-weight: 700; font-size: 1em;\n  background: var(--spro-blue); color: #ffffff;\n  border: 0; border-radius: 1.5em; cursor: pointer;\n  box-shadow: 0 6px 18px rgba(0, 0, 18, 0.28);\n}\n.spro-launcher:hover { background: var(--spro-blue-hover); }\n.spro-launcher[aria-expanded=\"true\"] { display: none; }\n\n.spro-panel {\n  display: flex; flex-direction: column;\n  background: #ffffff; color: var(--spro-text);\n  border: 1px solid var(--spro-border);\n  border-top: 4px solid var(--spro-blue);\n  min-width: 0;\n}\n.spro-panel--floating {\n  position: fixed; z-index: 2147483001;\n  right: 1em; bottom: 1em;\n  width: min(27.5em, calc(100vw - 2em));\n  height: min(44em, calc(100vh - 2em));\n  box-shadow: 0 8px 28px rgba(0, 0, 18, 0.3);\n}\n@media (max-width: 30em), (max-height: 36em) {\n  .spro-panel--floating {\n    inset: 0; width: 100%; height: 100%; max-width: none; max-height: none;\n    border: 0; border-top: 4px solid var(--spro-blue);\n  }\n  @supports (height: 100dvh) { .spro-panel--floating { height: 100dvh; } }\n}\n\n.spro-header {\n  display: flex; align-items: center; gap: 0.75em; flex-wrap: wrap;\n  padding: 0.75em 1em; border-bottom: 1px solid var(--spro-border);\n}\n.spro-brand { flex: 1 1 12em; min-width: 0; }\n.spro-title { display: block; font-size: 1.25em; font-weight: 700; line-height: 1.3; color: var(--spro-text); }\n.spro-title::before {\n  content: \"\"; display: inline-block; width: 0.25em; height: 0.9em; margin-right: 0.4em;\n  background: linear-gradient(var(--spro-blue) 0 50%, var(--spro-red) 50% 100%); vertical-align: -0.05em;\n}\n.spro-subtitle { display: block; font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-header__actions { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }\n/* On a phone: one header row; the tagline goes, the \"new conversation\" button says \"Nouvelle\" (its\n   accessible name stays \"Nouvelle conversation\"). */\n@media (max-width: 30em) {\n  .spro-header { flex-wrap: nowrap; padding: 0.5em 0.75em 0.5em 1em; }\n  .spro-brand { flex: 1 1 auto; }\n  .spro-subtitle { display: none; }\n  .spro-header__actions { flex-wrap: nowrap; }\n  .spro-narrow-hidden {\n    position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;\n    overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;\n  }\n}\n\n.spro-body { display: flex; flex-direction: column; min-height: 0; flex: 1 1 auto; }\n.spro-panel--floating .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n/* Inline: a chat of fixed height on a roomy screen; on a phone or at 200 % zoom the page itself scrolls. */\n@media (min-width: 48em) and (min-height: 40em) {\n  .spro-panel--inline { height: var(--spro-inline-height, min(85vh, 56em)); }\n  .spro-panel--inline .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n}\n.spro-log { padding: 1em; display: flex; flex-direction: column; gap: 1.25em; }\n\n/* --- messages ----------------------------------------------------------------------------------- */\n\n.spro-msg { max-width: 100%; min-width: 0; }\n.spro-msg--user {\n  align-self: flex-end; max-width: min(36em, 88%);\n  padding: 0.5em 0.875em; background: var(--spro-blue); color: #ffffff;\n  border-radius: 0.75em 0.75em 0 0.75em;\n  white-space: pre-wrap; overflow-wrap: anywhere;\n}\n.spro-msg--user .spro-msg__who { color: #ffffff; }\n.spro-msg--failed { background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-msg--failed .spro-msg__who { color: var(--spro-text-mention); }\n.spro-msg__who { display: block; font-size: 0.75em; font-weight: 700; color: var(--spro-text-mention); }\n.spro-msg--bot { align-self: stretch; display: flex; flex-direction: column; gap: 0.875em; }\n.spro-reply {\n  padding: 0.75em 1em; background: var(--spro-bg-alt); border-left: 4px solid var(--spro-blue);\n  white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-welcome { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-welcome p { overflow-wrap: anywhere; }\n.spro-note { font-size: 0.875em; color: var(--spro-text-mention); }\n\n.spro-typing { display: inline-flex; align-items: center; gap: 0.75em; padding: 0.75em 1em; background: var(--spro-bg-alt); align-self: flex-start; }\n.spro-dots { display: inline-flex; gap: 0.3em; }\n.spro-dots span {\n  width: 0.5em; height: 0.5em; border-radius: 50%; background: var(--spro-blue);\n  animation: spro-blink 1.2s infinite ease-in-out both;\n}\n.spro-dots span:nth-child(2) { animation-delay: 0.2s; }\n.spro-dots span:nth-child(3) { animation-delay: 0.4s; }\n@keyframes spro-blink { 0%, 80%, 100% { opacity: 0.25; } 40% { opacity: 1; } }\n@media (prefers-reduced-motion: reduce) { .spro-dots span { animation: none; opacity: 0.6; } }\n\n.spro-clarify {\n  display: flex; flex-direction: column; gap: 0.5em;\n  padding: 0.75em 1em; border: 1px solid var(--spro-blue-tag); background: var(--spro-blue-bg);\n}\n.spro-clarify__question { font-weight: 700; }\n\n/* --- alerts (DSFR \"alert\" look) ------------------------------------------------------------------ */\n\n.spro-alert {\n  display: flex; flex-direction: column; gap: 0.5em; align-items: flex-start;\n  padding: 0.75em 1em 0.75em 1em; border: 1px solid currentColor; border-left-width: 4px;\n  color: var(--spro-error); background: var(--spro-error-bg);\n}\n.spro-alert p { color: var(--spro-text); }\n.spro-alert__title { font-weight: 700; color: var(--spro-error) !important; }\n.spro-alert--info { color: #0063cb; background: #e8edff; }\n.spro-alert--info .spro-alert__title { color: #0063cb !important; }\n.spro-alert--warning { color: var(--spro-warning); background: var(--spro-warning-bg); }\n.spro-alert--warning .spro-alert__title { color: var(--spro-warning) !important; }\n\n/* --- results ------------------------------------------------------------------------------------ */\n\n.spro-results-title { font-size: 1.125em; font-weight: 700; line-height: 1.4; }\n.spro-cards { list-style: none; margin: 0; padding: 0; display: grid; gap: 1em; grid-template-columns: minmax(0, 1fr); }\n.spro-panel--inline .spro-cards { grid-template-columns: repeat(auto-fill, minmax(min(100%, 20em), 1fr)); }\n.spro-card {\n  height: 100%;\n  display: flex; flex-direction: column; gap: 0.75em;\n  padding: 1em; background: #ffffff;\n  border: 1px solid var(--spro-border); border-bottom: 3px solid var(--spro-blue);\n  overflow-wrap: anywhere; min-width: 0;\n}\n.spro-card__head { display: flex; gap: 0.75em; align-items: flex-start; }\n.spro-rank {\n  flex: none; display: inline-flex; align-items: center; justify-content: center;\n  min-width: 2em; height: 2em; padding: 0 0.25em; border-radius: 1em;\n  background: var(--spro-blue); color: #ffffff; font-weight: 700;\n}\n.spro-card__name { font-size: 1.0625em; font-weight: 700; line-height: 1.4; color: var(--spro-text); }\n.spro-card__network { font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-badge {\n  display: inline-flex; align-items: center; gap: 0.375em; align-self: flex-start;\n  padding: 0.125em 0.5em; font-size: 0.875em; font-weight: 700; text-transform: none;\n  border-radius: 0.25em; color: var(--spro-warning); background: var(--spro-warning-bg);\n}\n.spro-section-label { font-size: 0.875em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.25em; }\n.spro-reasons { padding-left: 1.25em; font-size: 0.9375em; }\n.spro-reasons li + li { margin-top: 0.125em; }\n\n.spro-contacts { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-contact { display: flex; flex-direction: column; gap: 0.25em; padding-top: 0.75em; border-top: 1px solid var(--spro-border); font-size: 0.9375em; }\n.spro-contact__label { font-weight: 700; }\n.spro-contact__line { display: flex; gap: 0.5em; align-items: flex-start; }\n.spro-contact__line .spro-icon { margin-top: 0.15em; color: var(--spro-blue); }\n.spro-contact__line a { overflow-wrap: anywhere; }\n.spro-source { font-size: 0.8125em; color: var(--spro-text-mention); }\n\n.spro-details { border: 1px solid var(--spro-border); }\n.spro-details > summary {\n  cursor: pointer; padding: 0.5em 0.75em; color: var(--spro-blue); font-weight: 500; font-size: 0.9375em;\n  list-style-position: inside;\n}\n.spro-details > summary:hover { background: var(--spro-bg-alt); }\n.spro-details[open] > summary { border-bottom: 1px solid var(--spro-border); }\n.spro-excerpts { list-style: none; margin: 0; padding: 0.75em; display: flex; flex-direction: column; gap: 0.75em; }\n.spro-excerpt__text {\n  margin: 0; padding-left: 0.75em; border-left: 3px solid var(--spro-border-strong);\n  font-size: 0.9375em; white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-excerpt__source { font-size: 0.8125em; color: var(--spro-text-mention); margin-top: 0.25em; }\n\n.spro-card__actions { display: flex; flex-wrap: wrap; gap: 0.5em; margin-top: auto; padding-top: 0.25em; }\n.spro-form { display: flex; flex-direction: column; gap: 0.5em; padding: 0.75em; background: var(--spro-bg-alt); }\n.spro-form__row { display: flex; flex-wrap: wrap; gap: 0.5em; align-items: center; }\n.spro-status { font-size: 0.875em; font-weight: 500; }\n.spro-status:empty { display: none; }\n.spro-status--ok { color: var(--spro-success); }\n.spro-status--error { color: var(--spro-error); }\n\n.spro-sources { font-size: 0.875em; }\n.spro-sources ul { padding: 0.5em 0.75em 0.75em 2em; }\n\n.spro-rate { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5em; font-size: 0.9375em; }\n.spro-rate__label { color: var(--spro-text-mention); margin-right: 0.25em; }\n.spro-rate .spro-btn[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n\n/* --- fields ------------------------------------------------------------------------------------- */\n\n.spro-label { display: block; font-weight: 500; color: var(--spro-text); }\n.spro-hint { display: block; font-size: 0.8125em; color: var(--spro-text-mention); }\n.spro-input {\n  display: block; width: 100%;\n  padding: 0.5em 0.75em; font: inherit; font-size: 1em; line-height: 1.5; color: var(--spro-text);\n  background: var(--spro-bg-contrast); border: 0; border-radius: 0.25em 0.25em 0 0;\n  box-shadow: inset 0 -2px 0 0 var(--spro-input-line);\n}\n.spro-input::placeholder { color: var(--spro-text-mention); opacity: 1; }\ntextarea.spro-input { resize: vertical; min-height: 2.75em; max-height: 12em; }\nselect.spro-input { appearance: auto; }\n.spro-input[aria-invalid=\"true\"] { box-shadow: inset 0 -2px 0 0 var(--spro-error); }\n.spro-error-text { font-size: 0.875em; color: var(--spro-error); }\n\n/* --- case bar and composer ---------------------------------------------------------------------- */\n\n.spro-case { padding: 0.625em 0.75em; border: 1px solid var(--spro-border); background: #ffffff; }\n.spro-case__title { font-size: 0.8125em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.375em; }\n.spro-case .spro-tag { background: #ffffff; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-case .spro-tag:hover { background: var(--spro-blue-bg); }\n.spro-case .spro-tag--static { background: var(--spro-bg-contrast); box-shadow: none; }\n.spro-case .spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-case .spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n.spro-editor { margin-top: 0.5em; }\n\n.spro-composer { padding: 0.75em 1em 1em; border-top: 1px solid var(--spro-border); display: flex; flex-direction: column; gap: 0.375em; background: #ffffff; }\n.spro-composer__row { display: flex; gap: 0.5em; align-items: flex-end; }\n.spro-composer__row .spro-input { flex: 1 1 auto; min-width: 0; }\n.spro-composer__row .spro-btn { flex: none; min-height: 2.75em; }\n@media (max-width: 22em) {\n  .spro-composer__send-text { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); }\n}\n/* Short screens (a laptop at 200 % zoom, a phone held sideways): a one-line field leaves room to the answers. */\n@media (max-height: 36em) {\n  .spro-composer { padding: 0.5em 1em; gap: 0.25em; }\n  .spro-composer textarea.spro-input { height: 2.75em; }\n}\n";
+  var VERSION = "1";
+
+  // ---------------------------------------------------------------------------------------------
+  // Texts
+  // ---------------------------------------------------------------------------------------------
+
+  var T = {
+    title: "Expert SPRO",
+    subtitle: "Qui fait quoi dans le SPRO Auvergne-Rhône-Alpes",
+    launcher: "Expert SPRO : trouver le bon interlocuteur",
+    close: "Fermer Expert SPRO",
+    newConversation: "Nouvelle conversation",
+    newConversationShort: "Nouvelle",
+    newConversationRest: " conversation",
+    welcome:
+      "Bonjour ! Décrivez la situation de la personne que vous accompagnez : son âge, sa situation, " +
+      "ce qu'elle cherche et sa commune. Je vous indique les structures du SPRO compétentes près de chez elle, " +
+      "avec leurs contacts officiels.",
+    examplesLabel: "Exemples",
+    examples: [
+      "Jeune de 17 ans décrocheur à Vienne",
+      "Salariée de 42 ans qui veut se reconvertir",
+      "Demandeur d'emploi de 50 ans avec une RQTH",
+    ],
+    inputLabel: "Décrivez la situation",
+    inputHint: "Entrée pour envoyer, Maj + Entrée pour aller à la ligne. N'indiquez ni le nom ni les coordonnées de la personne.",
+    inputPlaceholder: "Ex. : jeune de 18 ans qui cherche un apprentissage",
+    send: "Envoyer",
+    you: "Vous",
+    bot: "Expert SPRO",
+    typing: "Expert SPRO cherche les structures compétentes…",
+    answerAnnounce: "Réponse d'Expert SPRO : ",
+    resultsTitle: function (n) {
+      return n === 1 ? "1 structure proposée" : n + " structures proposées";
+    },
+    resultsAnnounce: function (n) {
+      return n === 1 ? " 1 structure proposée." : " " + n + " structures proposées.";
+    },
+    noResult:
+      "Aucune structure proposée pour ce cas. Précisez l'âge, la situation, le besoin ou la commune de la personne.",
+    clarifyGroup: "Réponses proposées",
+    network: "Réseau : ",
+    why: "Pourquoi cette structure",
+    contactReported: "Contact signalé comme erroné, à vérifier",
+    noContact: "Pas de contact local dans la base : voir le site du réseau.",
+    phone: "Téléphone : ",
+    email: "Courriel : ",
+    website: "Site internet",
+    newWindow: " (nouvelle fenêtre)",
+    source: "source : ",
+    asOf: function (d) {
+      return " (à jour au " + d + ")";
+    },
+    excerpts: function (n) {
+      return n === 1 ? "Voir l'extrait de la base" : "Voir les " + n + " extraits de la base";
+    },
+    excerptSource: "Source : ",
+    copy: "Copier la fiche",
+    copied: "Fiche copiée : vous pouvez la coller dans un courriel.",
+    copyManual: "Copie automatique impossible : sélectionnez le texte ci-dessous puis copiez-le (Ctrl+C).",
+    copyManualLabel: "Fiche à copier",
+    reportContact: "Contact erroné",
+    reportIrrelevant: "Pas pertinent",
+    reportContactTitle: "Signaler un contact erroné",
+    reportIrrelevantTitle: "Signaler une structure non pertinente",
+    reportReason: "Précisez (facultatif, sans données personnelles)",
+    reportSend: "Envoyer le signalement",
+    cancel: "Annuler",
+    reportDone: "Merci : votre signalement est enregistré.",
+    rateQuestion: "Cette réponse vous aide-t-elle ?",
+    rateUp: "Oui",
+    rateDown: "Non",
+    rateUpLabel: "Oui, cette réponse m'aide",
+    rateDownLabel: "Non, cette réponse ne m'aide pas",
+    rateWhy: "Qu'est-ce qui n'allait pas ? (facultatif, sans données personnelles)",
+    rateSend: "Envoyer l'avis",
+    rateForm: "Votre avis sur cette réponse",
+    rateDone: "Merci pour votre avis.",
+    sources: function (n) {
+      return n === 1 ? "Source citée" : "Sources citées (" + n + ")";
+    },
+    caseTitle: "Situation comprise (cliquez pour corriger)",
+    caseAge: "Âge",
+    caseStatus: "Situation",
+    caseNeed: "Besoin",
+    caseNeeds: "Besoins",
+    caseOtherNeed: "Autre besoin",
+    casePlace: "Commune",
+    caseDepartment: "Département",
+    caseAdd: "Ajouter : ",
+    caseEdit: ", modifier",
+    editAgeLabel: "Âge de la personne (en années)",
+    editStatusLabel: "Situation de la personne",
+    editNeedLabel: "Ce que cherche la personne",
+    editNeedAddLabel: "Autre besoin de la personne",
+    editPlaceLabel: "Commune (ou département) de la personne",
+    editPlaceHint: "Nom de la commune, code postal, ou département.",
+    editApply: "Valider",
+    editChoose: "Choisir…",
+    editAgeInvalid: "Indiquez un âge entre 0 et 120 ans.",
+    editEmpty: "Ce champ est vide.",
+    years: function (n) {
+      return n + " ans";
+    },
+    // Messages sent when a chip of the understood case is edited.
+    sayAge: function (n) {
+      return "la personne a " + n + " ans";
+    },
+    sayStatus: function (label) {
+      return "la personne est " + label;
+    },
+    sayNeed: function (label) {
+      return "finalement, elle cherche plutôt : " + label;
+    },
+    sayNeedAdd: function (label) {
+      return "elle cherche aussi : " + label;
+    },
+    sayPlace: function (text) {
+      return "à " + text;
+    },
+    errorTitle: "Réponse impossible",
+    offline:
+      "Le service Expert SPRO ne répond pas. Vérifiez votre connexion internet ou réessayez dans quelques instants.",
+    timeout: "Le service Expert SPRO met trop de temps à répondre. Réessayez dans quelques instants.",
+    rateLimited: function (s) {
+      return "Trop de demandes en peu de temps. Vous pourrez réessayer dans " + s + " seconde" + (s > 1 ? "s" : "") + ".";
+    },
+    retry: "Réessayer",
+    retryIn: function (s) {
+      return "Réessayer (dans " + s + " s)";
+    },
+    serverError: "Le service Expert SPRO a rencontré une erreur. Réessayez dans quelques instants.",
+    badAnswer: "La réponse du service est illisible. Réessayez dans quelques instants.",
+    feedbackError: "Avis non enregistré : ",
+    notSent: "Message non envoyé",
+    emptyMessage: "Écrivez d'abord la situation de la personne.",
+    ficheFooter: "Fiche proposée par Expert SPRO (Service Public Régional de l'Orientation Auvergne-Rhône-Alpes)",
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Safe DOM: elements are built with createElement and textContent only; links pass through safeHref.
+  // ---------------------------------------------------------------------------------------------
+
+  var SAFE_PROTOCOLS = { "http:": true, "https:": true, "tel:": true, "mailto:": true };
+
+  /** The URL itself when it is absolute and http(s), tel: or mailto:, else null. */
+  function safeHref(value) {
+    if (typeof value !== "string" || !value.trim()) return null;
+    var url;
+    try {
+      url = new URL(value.trim());
+    } catch (e) {
+      return null;
+    }
+    return SAFE_PROTOCOLS[url.protocol] ? url.href : null;
+  }
+
+  function webHref(value) {
+    var href = safeHref(value);
+    return href && /^https?:/.test(href) ? href : null;
+  }
+
+  function telHref(phone) {
+    if (typeof phone !== "string") return null;
+    var digits = phone.replace(/[^\d+]/g, "");
+    if (!/^\+?\d{3,15}$/.test(digits)) return null;
+    return safeHref("tel:" + digits);
+  }
+
+  var EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+
+  function mailHref(email) {
+    if (typeof email !== "string" || !EMAIL.test(email.trim())) return null;
+    return safeHref("mailto:" + email.trim());
+  }
+
+  /** h("p", {class: "x", onclick: fn}, "text", child, [more]) — text is always text, never markup. */
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        var value = attrs[key];
+        if (value === null || value === undefined || value === false) return;
+        if (key === "class") el.className = value;
+        else if (key === "text") el.textContent = String(value);
+        else if (key.slice(0, 2) === "on" && typeof value === "function") el.addEventListener(key.slice(2), value);
+        else if (key === "href") {
+          var href = safeHref(value);
+          if (href) el.setAttribute("href", href);
+        } else if (key === "value") el.value = value;
+        else el.setAttribute(key, value === true ? "" : String(value));
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+
+  function append(parent, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) child.forEach(function (c) { append(parent, c); });
+    else if (typeof child === "string" || typeof child === "number") parent.appendChild(document.createTextNode(String(child)));
+    else parent.appendChild(child);
+  }
+
+  function clear(el) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    chat: "M12 2c5.523 0 10 4.477 10 10s-4.477 10-10 10a9.956 9.956 0 0 1-4.709-1.176L2 22l1.176-5.291A9.956 9.956 0 0 1 2 12C2 6.477 6.477 2 12 2Zm0 2a8 8 0 0 0-8 8c0 1.334.325 2.618.94 3.766l.349.653-.655 2.947 2.947-.655.653.35A7.955 7.955 0 0 0 12 20a8 8 0 0 0 0-16Z",
+    close: "m12 10.6 4.95-4.96 1.4 1.4L13.42 12l4.96 4.95-1.4 1.4L12 13.42l-4.95 4.96-1.4-1.4L10.58 12 5.63 7.05l1.4-1.4z",
+    refresh: "M5.46 4.43a10 10 0 0 1 14.73 13.3L17 12.01h3A8 8 0 0 0 6.46 6.23l-1-1.8zm13.08 15.14A10 10 0 0 1 3.8 6.27L7 11.99H4a8 8 0 0 0 13.54 5.77l1 1.8z",
+    send: "m21.727 2.957-5.454 19.086c-.15.529-.475.553-.717.07L11 13 1.923 9.37c-.51-.205-.504-.51.034-.689l19.086-6.362c.529-.176.832.12.684.638Zm-2.692 2.14L6.812 9.17h.001l5.636 2.255 3.04 6.082 3.546-12.41Z",
+    phone: "M8.539 3a1 1 0 0 1 .997.921A11.422 11.422 0 0 0 10.9 8.504a1 1 0 0 1-.296 1.294l-1.238.884a10.556 10.556 0 0 0 3.952 3.952l.884-1.238a1 1 0 0 1 1.294-.296 11.422 11.422 0 0 0 4.583 1.364 1 1 0 0 1 .921.997v4.462a1 1 0 0 1-.898.995A15.51 15.51 0 0 1 18.5 21C9.94 21 3 14.06 3 5.5c0-.538.027-1.072.082-1.602A1 1 0 0 1 4.077 3h4.462Zm-.892 2H5.01c-.006.166-.009.333-.009.5C5 12.956 11.044 19 18.5 19c.167 0 .334-.003.5-.01v-2.637a13.41 13.41 0 0 1-3.668-1.097l-1.357 1.9a12.442 12.442 0 0 1-1.588-.75l-.058-.033a12.556 12.556 0 0 1-4.702-4.702l-.033-.058a12.442 12.442 0 0 1-.75-1.588l1.9-1.357A13.41 13.41 0 0 1 7.647 5Z",
+    mail: "M3 3h18a1 1 0 0 1 1 1v16a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1Zm17 4.238-7.928 7.1L4 7.216V19h16V7.238ZM4.511 5l7.55 6.662L19.502 5H4.511Z",
+    pin: "M18.364 3.636a9 9 0 0 1 0 12.728L12 22.728l-6.364-6.364A9 9 0 0 1 18.364 3.636ZM7.05 5.051a7 7 0 0 0 0 9.899L12 19.9l4.95-4.95a7 7 0 0 0-9.9-9.9ZM12 8a2 2 0 1 1 0 4 2 2 0 0 1 0-4Z",
+    globe: "M12 2c5.523 0 10 4.477 10 10s-4.477 10-10 10S2 17.523 2 12 6.477 2 12 2Zm1.97 11h-3.94c.151 2.439.848 4.73 1.97 6.752A15.905 15.905 0 0 0 13.97 13Zm-5.943 0H4.062a8.008 8.008 0 0 0 5.648 6.667A17.9 17.9 0 0 1 8.027 13Zm11.911 0h-3.965a17.9 17.9 0 0 1-1.683 6.667A8.008 8.008 0 0 0 19.938 13ZM12 4.248A15.905 15.905 0 0 0 10.03 11h3.939A15.905 15.905 0 0 0 12 4.248Zm-2.29.085A8.008 8.008 0 0 0 4.062 11h3.965A17.9 17.9 0 0 1 9.71 4.333Zm4.58 0A17.9 17.9 0 0 1 15.973 11h3.965a8.008 8.008 0 0 0-5.648-6.667Z",
+    copy: "M17 2v2h3.007c.548 0 .993.445.993.993v16.014a.994.994 0 0 1-.993.993H3.993A.994.994 0 0 1 3 21.007V4.993C3 4.445 3.445 4 3.993 4H7V2h10ZM7 6H5v14h14V6h-2v2H7V6Zm8-2H9v2h6V4Z",
+    thumbUp: "m12.384.691 1.814.907a2.5 2.5 0 0 1 1.305 2.853L14.6 8H21a2 2 0 0 1 2 2v2.104a2 2 0 0 1-.15.762l-3.095 7.515a1 1 0 0 1-.925.619H2a1 1 0 0 1-1-1V10a1 1 0 0 1 1-1h3.482a1 1 0 0 0 .817-.423L11.752.85a.5.5 0 0 1 .632-.159Zm.259 2.367L7.933 9.73c-.25.354-.57.644-.933.858V19h11.16L21 12.104V10h-6.4a2 2 0 0 1-1.938-2.493l.903-3.548a.5.5 0 0 0-.261-.571l-.661-.33Z",
+    thumbDown: "M22 3a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-3.482a1 1 0 0 0-.817.423l-5.453 7.726a.5.5 0 0 1-.632.159L9.802 22.4a2.5 2.5 0 0 1-1.305-2.853L9.4 16H3a2 2 0 0 1-2-2v-2.104a2 2 0 0 1 .15-.762L4.246 3.62A1 1 0 0 1 5.17 3H22Zm-5 2H5.84L3 11.896V14h6.4a2 2 0 0 1 1.938 2.493l-.903 3.548a.5.5 0 0 0 .261.571l.661.33 4.71-6.672c.25-.354.57-.644.933-.858V5Z",
+    alert: "m12.866 3 9.526 16.5a1 1 0 0 1-.866 1.5H2.474a1 1 0 0 1-.866-1.5L11.134 3a1 1 0 0 1 1.732 0Zm-8.66 16h15.588L12 5.5 4.206 19ZM11 16h2v2h-2v-2Zm0-7h2v5h-2V9Z",
+    edit: "M6.414 16 16.556 5.858l-1.414-1.414L5 14.586V16h1.414Zm.829 2H3v-4.243L14.435 2.322a1 1 0 0 1 1.414 0l2.829 2.829a1 1 0 0 1 0 1.414L7.243 18ZM3 20h18v2H3v-2Z",
+    add: "M11 11V5h2v6h6v2h-6v6h-2v-6H5v-2h6Z",
+    external: "M10 6v2H5v11h11v-5h2v6a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h6Zm11-3v8h-2V6.413l-7.793 7.794-1.414-1.414L17.585 5H13V3h8Z",
+  };
+
+  function icon(name, small) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", small ? "spro-icon spro-icon--sm" : "spro-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function srOnly(text) {
+    return h("span", { class: "spro-sr-only" }, text);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Formatting
+  // ---------------------------------------------------------------------------------------------
+
+  /** "2019-10-22" -> "22/10/2019"; anything else is returned as it is. */
+  function frenchDate(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+    return m ? m[3] + "/" + m[2] + "/" + m[1] : iso || "";
+  }
+
+  function label(table, code) {
+    return (LABELS[table] && LABELS[table][code]) || String(code).replace(/_/g, " ");
+  }
+
+  function networkLabel(code) {
+    return (LABELS.networks && LABELS.networks[code]) || String(code).replace(/_/g, " ");
+  }
+
+  function departmentLabel(code) {
+    var name = LABELS.departments && LABELS.departments[code];
+    return name ? name + " (" + code + ")" : code;
+  }
+
+  /** "103 rue Chorier, 38270" + "Beaurepaire" -> "103 rue Chorier, 38270 Beaurepaire". */
+  function fullAddress(contact) {
+    var address = (contact.address || "").trim();
+    var commune = (contact.commune || "").trim();
+    if (!address) return commune;
+    if (!commune || address.toLowerCase().indexOf(commune.toLowerCase()) !== -1) return address;
+    return /\d{5}$/.test(address) ? address + " " + commune : address + ", " + commune;
+  }
+
+  function contactSource(contact) {
+    var text = T.source + (contact.source || "");
+    if (contact.as_of) text += T.asOf(frenchDate(contact.as_of));
+    return text;
+  }
+
+  /** The plain-text card a counsellor pastes into an e-mail to the partner. */
+  function ficheText(structure) {
+    var lines = [structure.name, T.network + networkLabel(structure.network)];
+    if (structure.contact_reported) lines.push("⚠ " + T.contactReported);
+    if (structure.reasons && structure.reasons.length) {
+      lines.push("", T.why + " :");
+      structure.reasons.forEach(function (r) { lines.push("- " + r); });
+    }
+    (structure.contacts || []).forEach(function (c) {
+      lines.push("");
+      if (c.label && c.label !== structure.name) lines.push(c.label);
+      var address = fullAddress(c);
+      if (address) lines.push("Adresse : " + address);
+      if (c.phone) lines.push(T.phone + c.phone);
+      if (c.email) lines.push(T.email + c.email);
+      if (c.url) lines.push("Site : " + c.url);
+      lines.push(contactSource(c).replace(/^s/, "S"));
+    });
+    if (!(structure.contacts || []).length) lines.push("", T.noContact);
+    lines.push("", "— " + T.ficheFooter + ", " + new Date().toLocaleDateString("fr-FR") + ".");
+    return lines.join("\n");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // API client
+  // ---------------------------------------------------------------------------------------------
+
+  function WidgetError(kind, message, seconds) {
+    this.kind = kind; // "network" | "timeout" | "rate" | "server" | "client" | "abort"
+    this.message = message;
+    this.seconds = seconds || 0;
+  }
+
+  var TIMEOUT_MS = 45000;
+
+  function parseRetryAfter(value, detail) {
+    if (value) {
+      if (/^\d+$/.test(value.trim())) return Math.max(1, parseInt(value, 10));
+      var when = Date.parse(value);
+      if (!isNaN(when)) return Math.max(1, Math.ceil((when - Date.now()) / 1000));
+    }
+    // Cross-origin, the header is only readable when the API exposes it: the French detail says it too.
+    var m = /(\d+)\s*s/.exec(detail || "");
+    return m ? Math.max(1, parseInt(m[1], 10)) : 30;
+  }
+
+  function Api(base) {
+    this.base = base.replace(/\/+$/, "");
+  }
+
+  Api.prototype.call = function (method, path, body, signal) {
+    var controller = new AbortController();
+    var timedOut = false;
+    var timer = setTimeout(function () {
+      timedOut = true;
+      controller.abort();
+    }, TIMEOUT_MS);
+    if (signal) {
+      if (signal.aborted) controller.abort();
+      else signal.addEventListener("abort", function () { controller.abort(); });
+    }
+    var init = {
+      method: method,
+      headers: { Accept: "application/json" },
+      credentials: "omit",
+      mode: "cors",
+      signal: controller.signal,
+    };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(this.base + path, init)
+      .catch(function () {
+        if (timedOut) throw new WidgetError("timeout", T.timeout);
+        if (signal && signal.aborted) throw new WidgetError("abort", "");
+        throw new WidgetError("network", T.offline);
+      })
+      .then(function (response) {
+        return response.text().then(
+          function (text) {
+            var data = null;
+            try {
+              data = text ? JSON.parse(text) : null;
+            } catch (e) {
+              data = null;
+            }
+            return { response: response, data: data };
+          },
+          function () {
+            throw new WidgetError(timedOut ? "timeout" : "network", timedOut ? T.timeout : T.offline);
+          }
+        );
+      })
+      .then(function (result) {
+        clearTimeout(timer);
+        var response = result.response;
+        var data = result.data;
+        var detail = data && typeof data.detail === "string" ? data.detail : "";
+        if (response.status === 429) {
+          var seconds = parseRetryAfter(response.headers.get("Retry-After"), detail);
+          throw new WidgetError("rate", T.rateLimited(seconds), seconds);
+        }
+        if (response.status >= 500) throw new WidgetError("server", detail || T.serverError);
+        if (!response.ok) throw new WidgetError("client", detail || T.serverError);
+        if (response.status !== 204 && (data === null || typeof data !== "object"))
+          throw new WidgetError("server", T.badAnswer);
+        return data;
+      }, function (error) {
+        clearTimeout(timer);
+        throw error;
+      });
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // The widget
+  // ---------------------------------------------------------------------------------------------
+
+  var instances = 0;
+
+  function Widget(host, options) {
+    instances += 1;
+    this.uid = "spro" + instances;
+    this.host = host;
+    this.options = options;
+    this.api = new Api(options.api);
+    this.floating = !options.container;
+    this.conversationId = null;
+    this.understood = null;
+    this.pending = false;
+    this.cooldownUntil = 0;
+    this.cooldownTimer = null;
+    this.controller = null;
+    this.answers = 0;
+    this.root = host.attachShadow({ mode: "open" });
+    this.build();
+  }
+
+  Widget.prototype.id = function (suffix) {
+    return this.uid + "-" + suffix;
+  };
+
+  Widget.prototype.build = function () {
+    var self = this;
+    var style = document.createElement("style");
+    style.textContent = CSS;
+    this.root.appendChild(style);
+
+    this.live = h("div", { class: "spro-sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+    this.log = h("div", { class: "spro-log", role: "region", "aria-label": "Conversation avec Expert SPRO", tabindex: "-1" });
+    this.caseBar = null;
+    this.textarea = h("textarea", {
+      id: this.id("input"),
+      class: "spro-input",
+      rows: "2",
+      maxlength: "2000",
+      placeholder: T.inputPlaceholder,
+      "aria-describedby": this.id("input-hint"),
+      autocomplete: "off",
+      onkeydown: function (event) {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          self.submit();
+        }
+      },
+    });
+    this.sendButton = h("button", { class: "spro-btn", type: "submit" }, icon("send"), h("span", { class: "spro-composer__send-text" }, T.send));
+    this.composerError = h("p", { class: "spro-error-text", id: this.id("input-error"), hidden: true });
+    var composer = h(
+      "form",
+      {
+        class: "spro-composer",
+        novalidate: true,
+        onsubmit: function (event) {
+          event.preventDefault();
+          self.submit();
+        },
+      },
+      h("label", { class: "spro-label", for: this.id("input") }, T.inputLabel),
+      h("div", { class: "spro-composer__row" }, this.textarea, this.sendButton),
+      this.composerError,
+      h("span", { class: "spro-hint", id: this.id("input-hint") }, T.inputHint)
+    );
+
+    var actions = h(
+      "div",
+      { class: "spro-header__actions" },
+      h(
+        "button",
+        { class: "spro-btn spro-btn--tertiary spro-btn--sm", type: "button", onclick: function () { self.reset(); } },
+        icon("refresh", true),
+        h("span", null, T.newConversationShort, h("span", { class: "spro-narrow-hidden" }, T.newConversationRest))
+      )
+    );
+    if (this.floating) {
+      actions.appendChild(
+        h(
+          "button",
+          {
+            class: "spro-btn spro-btn--tertiary spro-btn--sm spro-btn--icon",
+            type: "button",
+            "aria-label": T.close,
+            title: T.close,
+            onclick: function () { self.close(); },
+          },
+          icon("close")
+        )
+      );
+    }
+    var header = h(
+      "div",
+      { class: "spro-header" },
+      h(
+        "div",
+        { class: "spro-brand" },
+        h("h2", { class: "spro-title", id: this.id("title") }, this.options.title || T.title),
+        h("span", { class: "spro-subtitle" }, T.subtitle)
+      ),
+      actions
+    );
+
+    this.panel = h(
+      "div",
+      {
+        class: "spro-panel " + (this.floating ? "spro-panel--floating" : "spro-panel--inline"),
+        id: this.id("panel"),
+        role: this.floating ? "dialog" : "region",
+        "aria-labelledby": this.id("title"),
+        hidden: this.floating ? true : null,
+        onkeydown: function (event) {
+          if (event.key === "Escape" && self.floating && !event.defaultPrevented) {
+            event.preventDefault();
+            self.close();
+          }
+        },
+      },
+      header,
+      h("div", { class: "spro-body" }, this.log, composer),
+      this.live
+    );
+
+    // Everything hangs from one wrapper that resets what the host page would pass down by inheritance.
+    var frame = h("div", { class: "spro-root" });
+    if (this.floating) {
+      this.launcher = h(
+        "button",
+        {
+          class: "spro-launcher",
+          type: "button",
+          "aria-expanded": "false",
+          "aria-controls": this.id("panel"),
+          onclick: function () { self.open(); },
+        },
+        icon("chat"),
+        T.launcher
+      );
+      frame.appendChild(this.launcher);
+    }
+    frame.appendChild(this.panel);
+    this.root.appendChild(frame);
+    this.frame = frame;
+    this.welcome();
+  };
+
+  Widget.prototype.open = function () {
+    if (!this.floating) return;
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.textarea.focus();
+  };
+
+  Widget.prototype.close = function () {
+    if (!this.floating) return;
+    this.panel.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.focus();
+  };
+
+  Widget.prototype.announce = function (text) {
+    var live = this.live;
+    live.textContent = "";
+    // A fresh text node in a later task is announced even when the text repeats.
+    setTimeout(function () { live.textContent = text; }, 50);
+  };
+
+  Widget.prototype.welcome = function () {
+    var self = this;
+    var examples = T.examples.map(function (text) {
+      return h("li", null, h("button", { class: "spro-tag", type: "button", onclick: function () { self.send(text); } }, text));
+    });
+    this.log.appendChild(
+      h(
+        "div",
+        { class: "spro-msg spro-msg--bot spro-welcome" },
+        h("p", { class: "spro-reply" }, T.welcome),
+        h("p", { class: "spro-note", id: this.id("examples") }, T.examplesLabel + " :"),
+        h("ul", { class: "spro-tags", "aria-labelledby": this.id("examples") }, examples)
+      )
+    );
+  };
+
+  Widget.prototype.reset = function () {
+    if (this.controller) this.controller.abort();
+    var old = this.conversationId;
+    if (old) {
+      // Right to erasure: the server forgets the case now rather than at expiry. Best effort.
+      this.api.call("DELETE", "/api/conversations/" + encodeURIComponent(old)).catch(function () {});
+    }
+    this.conversationId = null;
+    this.understood = null;
+    this.caseBar = null;
+    this.pending = false;
+    this.answers = 0;
+    this.stopCooldown();
+    clear(this.log);
+    this.welcome();
+    this.renderCase();
+    this.textarea.value = "";
+    this.setComposerError(null);
+    this.updateComposer();
+    this.textarea.focus();
+    this.announce("Nouvelle conversation.");
+  };
+
+  Widget.prototype.setComposerError = function (text) {
+    this.composerError.textContent = text || "";
+    this.composerError.hidden = !text;
+    if (text) {
+      this.textarea.setAttribute("aria-invalid", "true");
+      this.textarea.setAttribute("aria-describedby", this.id("input-error") + " " + this.id("input-hint"));
+    } else {
+      this.textarea.removeAttribute("aria-invalid");
+      this.textarea.setAttribute("aria-describedby", this.id("input-hint"));
+    }
+  };
+
+  Widget.prototype.updateComposer = function () {
+    var blocked = this.pending || Date.now() < this.cooldownUntil;
+    this.sendButton.disabled = blocked;
+    this.root.querySelectorAll("[data-spro-send]").forEach(function (el) {
+      el.disabled = blocked || el.getAttribute("data-spro-done") === "true";
+    });
+  };
+
+  Widget.prototype.submit = function () {
+    var text = this.textarea.value.trim();
+    if (!text) {
+      this.setComposerError(T.emptyMessage);
+      this.textarea.focus();
+      return;
+    }
+    if (this.send(text)) this.textarea.value = "";
+  };
+
+  /** Send one message of the counsellor; false when a request is already running or rate-limited. */
+  Widget.prototype.send = function (text, options) {
+    options = options || {};
+    if (this.pending) return false;
+    if (Date.now() < this.cooldownUntil) {
+      this.setComposerError(T.rateLimited(Math.ceil((this.cooldownUntil - Date.now()) / 1000)));
+      return false;
+    }
+    this.setComposerError(null);
+    var bubble = options.bubble || this.userBubble(text);
+    this.request(text, bubble);
+    if (options.focusInput !== false) this.textarea.focus();
+    return true;
+  };
+
+  Widget.prototype.userBubble = function (text) {
+    var bubble = h("div", { class: "spro-msg spro-msg--user" }, h("span", { class: "spro-msg__who" }, T.you), text);
+    this.log.appendChild(bubble);
+    this.scrollTo(bubble);
+    return bubble;
+  };
+
+  Widget.prototype.request = function (text, bubble) {
+    var self = this;
+    this.pending = true;
+    this.updateComposer();
+    var typing = h(
+      "div",
+      { class: "spro-msg spro-typing", "aria-hidden": "true" },
+      h("span", { class: "spro-dots" }, h("span"), h("span"), h("span")),
+      h("span", { class: "spro-note" }, T.typing)
+    );
+    this.log.appendChild(typing);
+    this.scrollTo(typing);
+    this.announce(T.typing);
+    var body = { message: text };
+    if (this.conversationId) body.conversation_id = this.conversationId;
+    var context = {};
+    if (this.options.department) context.department = this.options.department;
+    if (this.options.commune) context.commune = this.options.commune;
+    if (context.department || context.commune) body.context = context;
+    var controller = new AbortController();
+    this.controller = controller;
+    this.api
+      .call("POST", "/api/chat", body, controller.signal)
+      .then(function (answer) {
+        if (controller.signal.aborted) return;
+        typing.remove();
+        self.pending = false;
+        self.controller = null;
+        self.conversationId = answer.conversation_id || null;
+        self.understood = answer.understood || null;
+        bubble.classList.remove("spro-msg--failed");
+        var who = bubble.querySelector(".spro-msg__who");
+        if (who) who.textContent = T.you;
+        var node = self.renderAnswer(answer);
+        self.renderCase();
+        self.updateComposer();
+        self.scrollTo(node);
+        var structures = answer.structures || [];
+        self.announce(
+          T.answerAnnounce + (answer.reply || "") +
+            (answer.clarification && answer.reply.indexOf(answer.clarification.question) === -1
+              ? " " + answer.clarification.question
+              : "") +
+            (structures.length ? T.resultsAnnounce(structures.length) : "")
+        );
+      })
+      .catch(function (error) {
+        if (controller.signal.aborted || (error && error.kind === "abort")) return;
+        typing.remove();
+        self.pending = false;
+        self.controller = null;
+        if (!(error instanceof WidgetError)) error = new WidgetError("server", T.serverError);
+        self.renderError(error, text, bubble);
+      });
+  };
+
+  Widget.prototype.scrollTo = function (node) {
+    if (window.getComputedStyle(this.log).overflowY === "auto") {
+      var log = this.log;
+      // Show the start of the new node (its offset is measured from the log's top edge).
+      var top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+      log.scrollTop = Math.max(0, top);
+    } else if (node.getBoundingClientRect().top < 0 || node.getBoundingClientRect().top > window.innerHeight - 80) {
+      node.scrollIntoView({ block: "start" });
+    }
+  };
+
+  // --- errors -----------------------------------------------------------------------------------
+
+  Widget.prototype.renderError = function (error, text, bubble) {
+    var self = this;
+    bubble.classList.add("spro-msg--failed");
+    var who = bubble.querySelector(".spro-msg__who");
+    if (who) who.textContent = T.you + " — " + T.notSent;
+    var retry = h(
+      "button",
+      {
+        class: "spro-btn spro-btn--secondary spro-btn--sm",
+        type: "button",
+        "data-spro-send": "true",
+        onclick: function () {
+          box.remove();
+          self.send(text, { bubble: bubble });
+        },
+      },
+      icon("refresh", true),
+      T.retry
+    );
+    var message = h("p", null, error.message);
+    var box = h(
+      "div",
+      { class: "spro-alert" + (error.kind === "rate" ? " spro-alert--warning" : ""), role: "alert" },
+      h("p", { class: "spro-alert__title" }, T.errorTitle),
+      message,
+      retry
+    );
+    this.log.appendChild(box);
+    this.scrollTo(box);
+    if (error.kind === "rate") {
+      this.startCooldown(error.seconds, retry);
+    } else {
+      this.updateComposer();
+    }
+  };
+
+  Widget.prototype.startCooldown = function (seconds, retry) {
+    var self = this;
+    this.stopCooldown();
+    this.cooldownUntil = Date.now() + seconds * 1000;
+    var tick = function () {
+      var left = Math.ceil((self.cooldownUntil - Date.now()) / 1000);
+      if (left <= 0) {
+        self.stopCooldown();
+        retry.lastChild.textContent = T.retry;
+        return;
+      }
+      retry.lastChild.textContent = T.retryIn(left);
+    };
+    tick();
+    this.updateComposer();
+    this.cooldownTimer = setInterval(tick, 250);
+  };
+
+  Widget.prototype.stopCooldown = function () {
+    if (this.cooldownTimer) clearInterval(this.cooldownTimer);
+    this.cooldownTimer = null;
+    this.cooldownUntil = 0;
+    this.updateComposer();
+  };
+
+  // --- an answer --------------------------------------------------------------------------------
+
+  Widget.prototype.renderAnswer = function (answer) {
+    var self = this;
+    this.answers += 1;
+    var n = this.answers;
+    var structures = Array.isArray(answer.structures) ? answer.structures : [];
+    var node = h(
+      "div",
+      { class: "spro-msg spro-msg--bot", "data-turn": answer.turn },
+      h("p", { class: "spro-reply" }, h("span", { class: "spro-msg__who" }, T.bot), answer.reply || T.noResult)
+    );
+
+    var clarification = answer.clarification;
+    if (clarification && clarification.question) {
+      var qid = this.id("q" + n);
+      var options = (clarification.options || []).map(function (option) {
+        return h(
+          "li",
+          null,
+          h(
+            "button",
+            {
+              class: "spro-tag",
+              type: "button",
+              "data-spro-send": "true",
+              onclick: function (event) {
+                var chosen = event.currentTarget;
+                if (self.send(option)) {
+                  chosen.setAttribute("aria-pressed", "true");
+                  group.querySelectorAll("button").forEach(function (b) { b.setAttribute("data-spro-done", "true"); });
+                  self.updateComposer();
+                }
+              },
+            },
+            option
+          )
+        );
+      });
+      var group = h("ul", { class: "spro-tags", "aria-labelledby": qid }, options);
+      node.appendChild(
+        h(
+          "div",
+          { class: "spro-clarify" },
+          h("p", { class: "spro-clarify__question", id: qid }, clarification.question),
+          options.length ? group : null
+        )
+      );
+    }
+
+    // The understood case, as chips to correct: only under the latest answer.
+    if (answer.understood) {
+      if (this.caseBar) this.caseBar.remove();
+      this.caseBar = h("div", { class: "spro-case", role: "group", "aria-labelledby": this.id("case-title" + n) });
+      this.caseBar.setAttribute("data-answer", String(n));
+      node.appendChild(this.caseBar);
+    }
+
+    if (structures.length) {
+      var tid = this.id("r" + n);
+      node.appendChild(h("h3", { class: "spro-results-title", id: tid }, T.resultsTitle(structures.length)));
+      node.appendChild(
+        h(
+          "ol",
+          { class: "spro-cards", "aria-labelledby": tid },
+          structures.map(function (s, i) { return h("li", null, self.renderCard(s, i + 1, answer, n)); })
+        )
+      );
+    } else if (!clarification) {
+      node.appendChild(h("p", { class: "spro-note" }, T.noResult));
+    }
+
+    var sources = Array.isArray(answer.sources) ? answer.sources : [];
+    if (sources.length) {
+      node.appendChild(
+        h(
+          "details",
+          { class: "spro-details spro-sources" },
+          h("summary", null, T.sources(sources.length)),
+          h(
+            "ul",
+            null,
+            sources.map(function (src) {
+              var href = webHref(src.url);
+              var title = src.title || src.id;
+              return h(
+                "li",
+                null,
+                href ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, title, srOnly(T.newWindow)) : title,
+                src.as_of ? T.asOf(frenchDate(src.as_of)) : null
+              );
+            })
+          )
+        )
+      );
+    }
+
+    if (structures.length) node.appendChild(this.renderRating(answer, n));
+    this.log.appendChild(node);
+    return node;
+  };
+
+  Widget.prototype.renderCard = function (s, rank, answer, n) {
+    var self = this;
+    var nameId = this.id("c" + n + "-" + rank);
+    var card = h("article", { class: "spro-card", "aria-labelledby": nameId, "data-structure-id": s.id });
+    card.appendChild(
+      h(
+        "div",
+        { class: "spro-card__head" },
+        h("span", { class: "spro-rank", "aria-hidden": "true" }, String(rank)),
+        h(
+          "div",
+          null,
+          h("h4", { class: "spro-card__name", id: nameId }, srOnly(rank + ". "), s.name),
+          h("p", { class: "spro-card__network" }, T.network + networkLabel(s.network))
+        )
+      )
+    );
+    if (s.contact_reported) card.appendChild(h("p", { class: "spro-badge" }, icon("alert", true), T.contactReported));
+
+    var reasons = (s.reasons || []).filter(function (r) { return r !== T.contactReported; });
+    if (reasons.length) {
+      card.appendChild(
+        h(
+          "div",
+          null,
+          h("p", { class: "spro-section-label" }, T.why),
+          h("ul", { class: "spro-reasons" }, reasons.map(function (r) { return h("li", null, r); }))
+        )
+      );
+    }
+
+    var contacts = Array.isArray(s.contacts) ? s.contacts : [];
+    if (contacts.length) {
+      card.appendChild(h("div", { class: "spro-contacts" }, contacts.map(function (c) { return self.renderContact(c, s); })));
+    } else {
+      card.appendChild(h("p", { class: "spro-note" }, T.noContact));
+    }
+
+    var excerpts = Array.isArray(s.excerpts) ? s.excerpts : [];
+    if (excerpts.length) {
+      card.appendChild(
+        h(
+          "details",
+          { class: "spro-details" },
+          h("summary", null, T.excerpts(excerpts.length)),
+          h(
+            "ul",
+            { class: "spro-excerpts" },
+            excerpts.map(function (e) {
+              var href = webHref(e.url);
+              var title = e.source_title || e.source_id || "";
+              return h(
+                "li",
+                null,
+                h("blockquote", { class: "spro-excerpt__text" }, e.text || ""),
+                h(
+                  "p",
+                  { class: "spro-excerpt__source" },
+                  T.excerptSource,
+                  href ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, title, srOnly(T.newWindow)) : title
+                )
+              );
+            })
+          )
+        )
+      );
+    }
+
+    // Actions: copy, report.
+    var status = h("p", { class: "spro-status", role: "status" });
+    var formSlot = h("div");
+    var actions = h(
+      "div",
+      { class: "spro-card__actions" },
+      h(
+        "button",
+        {
+          class: "spro-btn spro-btn--secondary spro-btn--sm",
+          type: "button",
+          onclick: function () { self.copy(ficheText(s), status, formSlot); },
+        },
+        icon("copy", true),
+        T.copy,
+        srOnly(" : " + s.name)
+      )
+    );
+    var reports = [];
+    var report = function (kind, text, title) {
+      var button = h(
+        "button",
+        {
+          class: "spro-btn spro-btn--tertiary spro-btn--sm",
+          type: "button",
+          "aria-expanded": "false",
+          onclick: function () {
+            self.reportForm(kind, title, s, answer, formSlot, status, button, reports);
+          },
+        },
+        icon("alert", true),
+        text,
+        srOnly(" : " + s.name)
+      );
+      reports.push(button);
+      actions.appendChild(button);
+    };
+    if (contacts.length) report("contact_errone", T.reportContact, T.reportContactTitle);
+    report("non_pertinent", T.reportIrrelevant, T.reportIrrelevantTitle);
+    card.appendChild(actions);
+    card.appendChild(formSlot);
+    card.appendChild(status);
+    return card;
+  };
+
+  Widget.prototype.renderContact = function (c, s) {
+    var lines = [];
+    if (c.label && c.label !== s.name) lines.push(h("p", { class: "spro-contact__label" }, c.label));
+    var address = fullAddress(c);
+    if (address) lines.push(h("p", { class: "spro-contact__line" }, icon("pin"), h("span", null, srOnly("Adresse : "), address)));
+    var tel = telHref(c.phone);
+    if (c.phone) {
+      lines.push(
+        h(
+          "p",
+          { class: "spro-contact__line" },
+          icon("phone"),
+          tel ? h("a", { href: tel }, srOnly(T.phone), c.phone) : h("span", null, srOnly(T.phone), c.phone)
+        )
+      );
+    }
+    var mail = mailHref(c.email);
+    if (c.email) {
+      lines.push(
+        h(
+          "p",
+          { class: "spro-contact__line" },
+          icon("mail"),
+          mail ? h("a", { href: mail }, srOnly(T.email), c.email) : h("span", null, srOnly(T.email), c.email)
+        )
+      );
+    }
+    var site = webHref(c.url);
+    if (site) {
+      lines.push(
+        h(
+          "p",
+          { class: "spro-contact__line" },
+          icon("globe"),
+          h("a", { href: site, target: "_blank", rel: "noopener noreferrer" }, T.website, srOnly(T.newWindow + " : " + site))
+        )
+      );
+    }
+    lines.push(h("p", { class: "spro-source" }, contactSource(c)));
+    return h("div", { class: "spro-contact", "data-department": c.department || "" }, lines);
+  };
+
+  // --- copy -------------------------------------------------------------------------------------
+
+  Widget.prototype.copy = function (text, status, slot) {
+    var self = this;
+    var done = function () {
+      self.setStatus(status, T.copied, true);
+    };
+    var fallback = function () {
+      // execCommand on a hidden textarea, then, failing that, a visible text to copy by hand.
+      var area = h("textarea", { class: "spro-sr-only", readonly: true, "aria-hidden": "true", tabindex: "-1" });
+      area.value = text;
+      self.frame.appendChild(area);
+      area.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (e) {
+        ok = false;
+      }
+      area.remove();
+      if (ok) return done();
+      clear(slot);
+      var id = self.id("manual" + Date.now());
+      var manual = h("textarea", { id: id, class: "spro-input", rows: "8", readonly: true });
+      manual.value = text;
+      slot.appendChild(h("div", { class: "spro-form" }, h("label", { class: "spro-label", for: id }, T.copyManualLabel), manual));
+      self.setStatus(status, T.copyManual, false);
+      manual.focus();
+      manual.select();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else {
+      fallback();
+    }
+  };
+
+  Widget.prototype.setStatus = function (status, text, ok) {
+    status.className = "spro-status " + (ok ? "spro-status--ok" : "spro-status--error");
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 30);
+  };
+
+  // --- feedback ---------------------------------------------------------------------------------
+
+  Widget.prototype.feedback = function (payload) {
+    return this.api.call("POST", "/api/feedback", payload);
+  };
+
+  Widget.prototype.reportForm = function (kind, title, s, answer, slot, status, button, buttons) {
+    var self = this;
+    if (button.getAttribute("aria-expanded") === "true") {
+      clear(slot);
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    buttons.forEach(function (b) { b.setAttribute("aria-expanded", "false"); });
+    clear(slot);
+    var id = this.id("report" + Date.now());
+    var reason = h("textarea", { id: id, class: "spro-input", rows: "2", maxlength: "1000" });
+    var submit = h("button", { class: "spro-btn spro-btn--sm", type: "submit" }, T.reportSend);
+    var cancel = function () {
+      clear(slot);
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    };
+    var form = h(
+      "form",
+      {
+        class: "spro-form",
+        "aria-label": title + " : " + s.name,
+        novalidate: true,
+        onkeydown: function (event) {
+          if (event.key === "Escape") {
+            event.preventDefault();
+            cancel();
+          }
+        },
+        onsubmit: function (event) {
+          event.preventDefault();
+          submit.disabled = true;
+          var payload = {
+            conversation_id: answer.conversation_id,
+            turn: answer.turn,
+            rating: "down",
+            kind: kind,
+            structure_id: s.id,
+          };
+          var text = reason.value.trim();
+          if (text) payload.reason = text;
+          self.feedback(payload).then(
+            function () {
+              clear(slot);
+              buttons.forEach(function (b) {
+                b.disabled = true;
+                b.setAttribute("aria-expanded", "false");
+              });
+              self.setStatus(status, T.reportDone, true);
+              status.setAttribute("tabindex", "-1");
+              status.focus();
+            },
+            function (error) {
+              submit.disabled = false;
+              self.setStatus(status, T.feedbackError + (error.message || T.serverError), false);
+            }
+          );
+        },
+      },
+      h("p", { class: "spro-section-label" }, title),
+      h("label", { class: "spro-label", for: id }, T.reportReason),
+      reason,
+      h(
+        "div",
+        { class: "spro-form__row" },
+        submit,
+        h("button", { class: "spro-btn spro-btn--tertiary spro-btn--sm", type: "button", onclick: cancel }, T.cancel)
+      )
+    );
+    slot.appendChild(form);
+    button.setAttribute("aria-expanded", "true");
+    reason.focus();
+  };
+
+  Widget.prototype.renderRating = function (answer, n) {
+    var self = this;
+    var qid = this.id("rate" + n);
+    var status = h("p", { class: "spro-status", role: "status" });
+    var slot = h("div");
+    var up, down;
+    var lock = function (chosen) {
+      [up, down].forEach(function (b) {
+        b.disabled = true;
+        b.setAttribute("aria-pressed", b === chosen ? "true" : "false");
+      });
+    };
+    var post = function (rating, reason, chosen, onError) {
+      var payload = { conversation_id: answer.conversation_id, turn: answer.turn, rating: rating };
+      if (reason) payload.reason = reason;
+      return self.feedback(payload).then(
+        function () {
+          lock(chosen);
+          clear(slot);
+          self.setStatus(status, T.rateDone, true);
+          status.setAttribute("tabindex", "-1");
+          status.focus();
+        },
+        function (error) {
+          self.setStatus(status, T.feedbackError + (error.message || T.serverError), false);
+          if (onError) onError();
+        }
+      );
+    };
+    up = h(
+      "button",
+      {
+        class: "spro-btn spro-btn--tertiary spro-btn--sm",
+        type: "button",
+        "aria-pressed": "false",
+        "aria-label": T.rateUpLabel,
+        onclick: function () {
+          up.disabled = true;
+          post("up", null, up, function () { up.disabled = false; });
+        },
+      },
+      icon("thumbUp", true),
+      T.rateUp
+    );
+    down = h(
+      "button",
+      {
+        class: "spro-btn spro-btn--tertiary spro-btn--sm",
+        type: "button",
+        "aria-pressed": "false",
+        "aria-expanded": "false",
+        "aria-label": T.rateDownLabel,
+        onclick: function () {
+          if (down.getAttribute("aria-expanded") === "true") {
+            clear(slot);
+            down.setAttribute("aria-expanded", "false");
+            return;
+          }
+          var id = self.id("why" + n);
+          var reason = h("textarea", { id: id, class: "spro-input", rows: "2", maxlength: "1000" });
+          var submit = h("button", { class: "spro-btn spro-btn--sm", type: "submit" }, T.rateSend);
+          var cancel = function () {
+            clear(slot);
+            down.setAttribute("aria-expanded", "false");
+            down.focus();
+          };
+          clear(slot);
+          slot.appendChild(
+            h(
+              "form",
+              {
+                class: "spro-form",
+                novalidate: true,
+                "aria-label": T.rateForm,
+                onkeydown: function (event) {
+                  if (event.key === "Escape") {
+                    event.preventDefault();
+                    cancel();
+                  }
+                },
+                onsubmit: function (event) {
+                  event.preventDefault();
+                  submit.disabled = true;
+                  post("down", reason.value.trim(), down, function () { submit.disabled = false; });
+                },
+              },
+              h("label", { class: "spro-label", for: id }, T.rateWhy),
+              reason,
+              h(
+                "div",
+                { class: "spro-form__row" },
+                submit,
+                h("button", { class: "spro-btn spro-btn--tertiary spro-btn--sm", type: "button", onclick: cancel }, T.cancel)
+              )
+            )
+          );
+          down.setAttribute("aria-expanded", "true");
+          reason.focus();
+        },
+      },
+      icon("thumbDown", true),
+      T.rateDown
+    );
+    return h(
+      "div",
+      null,
+      h(
+        "div",
+        { class: "spro-rate", role: "group", "aria-labelledby": qid },
+        h("span", { class: "spro-rate__label", id: qid }, T.rateQuestion),
+        up,
+        down
+      ),
+      slot,
+      status
+    );
+  };
+
+  // --- the understood case, as editable chips ----------------------------------------------------
+
+  Widget.prototype.renderCase = function () {
+    var self = this;
+    var u = this.understood;
+    if (!this.caseBar) return;
+    clear(this.caseBar);
+    if (!u) return;
+    var n = this.caseBar.getAttribute("data-answer");
+    var chips = [];
+    var chip = function (slot, text, known) {
+      var name = known ? text + T.caseEdit : T.caseAdd + text;
+      var button = h(
+        "button",
+        {
+          class: "spro-tag" + (known ? "" : " spro-tag--add"),
+          type: "button",
+          "data-slot": slot,
+          "aria-label": name,
+          "aria-expanded": "false",
+          onclick: function () { self.editSlot(slot, button); },
+        },
+        known ? text : h("span", null, icon("add", true), " ", text),
+        known ? icon("edit", true) : null
+      );
+      chips.push(h("li", null, button));
+    };
+    if (u.age !== null && u.age !== undefined) chip("age", T.caseAge + " : " + T.years(u.age), true);
+    else chip("age", T.caseAge, false);
+    if (u.status) chip("status", T.caseStatus + " : " + label("statuses", u.status), true);
+    else chip("status", T.caseStatus, false);
+    var needs = u.needs || [];
+    if (needs.length) {
+      chip(
+        "need",
+        (needs.length > 1 ? T.caseNeeds : T.caseNeed) + " : " + needs.map(function (c) { return label("needs", c); }).join(", "),
+        true
+      );
+    } else chip("need", T.caseNeed, false);
+    if (u.commune && u.commune.name) chip("place", T.casePlace + " : " + u.commune.name, true);
+    else if (u.department) chip("place", T.caseDepartment + " : " + departmentLabel(u.department), true);
+    else chip("place", T.casePlace, false);
+    if (needs.length) chip("need-add", T.caseOtherNeed, false);
+    (u.flags || []).forEach(function (f) {
+      chips.push(h("li", null, h("span", { class: "spro-tag spro-tag--static" }, label("flags", f))));
+    });
+    this.caseEditor = h("div", { class: "spro-editor" });
+    this.caseBar.appendChild(h("p", { class: "spro-case__title", id: this.id("case-title" + n) }, T.caseTitle));
+    this.caseBar.appendChild(h("ul", { class: "spro-tags" }, chips));
+    this.caseBar.appendChild(this.caseEditor);
+  };
+
+  Widget.prototype.editSlot = function (slot, button) {
+    var self = this;
+    var u = this.understood || {};
+    var editor = this.caseEditor;
+    var wasOpen = button.getAttribute("aria-expanded") === "true";
+    this.caseBar.querySelectorAll("button[data-slot]").forEach(function (b) { b.setAttribute("aria-expanded", "false"); });
+    clear(editor);
+    if (wasOpen) return;
+    var id = this.id("edit-" + slot);
+    var errorId = this.id("edit-error");
+    var control, labelText, hint = null;
+    var options = function (table, selected) {
+      var list = [h("option", { value: "" }, T.editChoose)];
+      Object.keys(LABELS[table] || {}).forEach(function (code) {
+        list.push(h("option", { value: code, selected: code === selected ? true : null }, LABELS[table][code]));
+      });
+      return list;
+    };
+    if (slot === "age") {
+      labelText = T.editAgeLabel;
+      control = h("input", {
+        id: id, class: "spro-input", type: "number", min: "0", max: "120", step: "1", inputmode: "numeric",
+        value: u.age !== null && u.age !== undefined ? String(u.age) : "",
+      });
+    } else if (slot === "status") {
+      labelText = T.editStatusLabel;
+      control = h("select", { id: id, class: "spro-input" }, options("statuses", u.status));
+    } else if (slot === "need" || slot === "need-add") {
+      labelText = slot === "need" ? T.editNeedLabel : T.editNeedAddLabel;
+      control = h("select", { id: id, class: "spro-input" }, options("needs", slot === "need" && u.needs && u.needs.length === 1 ? u.needs[0] : null));
+    } else {
+      labelText = T.editPlaceLabel;
+      hint = this.id("edit-hint");
+      var listId = this.id("departments");
+      control = h("input", {
+        id: id, class: "spro-input", type: "text", maxlength: "100", autocomplete: "off", list: listId,
+        "aria-describedby": hint,
+        value: u.commune && u.commune.name ? u.commune.name : u.department ? departmentLabel(u.department) : "",
+      });
+      editor.appendChild(
+        h("datalist", { id: listId }, Object.keys(LABELS.departments || {}).map(function (code) {
+          return h("option", { value: departmentLabel(code) });
+        }))
+      );
+    }
+    var error = h("p", { class: "spro-error-text", id: errorId, hidden: true });
+    var close = function () {
+      clear(editor);
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    };
+    var fail = function (text) {
+      error.textContent = text;
+      error.hidden = false;
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", (hint ? hint + " " : "") + errorId);
+      control.focus();
+    };
+    var form = h(
+      "form",
+      {
+        class: "spro-form",
+        novalidate: true,
+        onkeydown: function (event) {
+          if (event.key === "Escape") {
+            event.preventDefault();
+            close();
+          }
+        },
+        onsubmit: function (event) {
+          event.preventDefault();
+          var value = (control.value || "").trim();
+          var message;
+          if (slot === "age") {
+            if (!/^\d{1,3}$/.test(value) || parseInt(value, 10) > 120) return fail(T.editAgeInvalid);
+            message = T.sayAge(parseInt(value, 10));
+          } else if (slot === "status") {
+            if (!value) return fail(T.editEmpty);
+            message = T.sayStatus(LABELS.statuses[value]);
+          } else if (slot === "need" || slot === "need-add") {
+            if (!value) return fail(T.editEmpty);
+            message = slot === "need" ? T.sayNeed(LABELS.needs[value]) : T.sayNeedAdd(LABELS.needs[value]);
+          } else {
+            if (!value) return fail(T.editEmpty);
+            var department = Object.keys(LABELS.departments).filter(function (code) {
+              return departmentLabel(code).toLowerCase() === value.toLowerCase();
+            })[0];
+            message = department ? departmentLabel(department) : T.sayPlace(value);
+          }
+          if (self.send(message)) clear(editor);
+        },
+      },
+      h("label", { class: "spro-label", for: id }, labelText),
+      hint ? h("span", { class: "spro-hint", id: hint }, T.editPlaceHint) : null,
+      control,
+      error,
+      h(
+        "div",
+        { class: "spro-form__row" },
+        h("button", { class: "spro-btn spro-btn--sm", type: "submit", "data-spro-send": "true" }, T.editApply),
+        h("button", { class: "spro-btn spro-btn--tertiary spro-btn--sm", type: "button", onclick: close }, T.cancel)
+      )
+    );
+    editor.appendChild(form);
+    button.setAttribute("aria-expanded", "true");
+    this.updateComposer();
+    control.focus();
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Mounting
+  // ---------------------------------------------------------------------------------------------
+
+  function scriptOrigin(script) {
+    try {
+      return new URL(script.src, document.baseURI).origin;
+    } catch (e) {
+      return window.location.origin;
+    }
+  }
+
+  function optionsFrom(script) {
+    var data = (script && script.dataset) || {};
+    return {
+      api: data.api || (script && script.src ? scriptOrigin(script) : window.location.origin),
+      container: data.container || null,
+      department: data.department || null,
+      commune: data.commune || null,
+      title: data.title || null,
+      open: data.open === "true",
+    };
+  }
+
+  /** Mount a widget: inline in `options.container` (element or selector), else as a launcher + panel. */
+  function mount(options) {
+    options = options || {};
+    if (!options.api) options.api = window.location.origin;
+    var container = options.container;
+    if (typeof container === "string") {
+      var selector = container;
+      container = document.querySelector(selector);
+      if (!container && window.console) console.warn("Expert SPRO : " + selector + " introuvable, bouton flottant affiché.");
+    }
+    var host = document.createElement("expert-spro");
+    host.setAttribute("data-version", VERSION);
+    if (container) {
+      options.container = container;
+      container.appendChild(host);
+    } else {
+      options.container = null;
+      document.body.appendChild(host);
+    }
+    var widget = new Widget(host, options);
+    if (options.open) widget.open();
+    return {
+      open: function () { widget.open(); },
+      close: function () { widget.close(); },
+      reset: function () { widget.reset(); },
+      send: function (text) { return widget.send(text); },
+      element: host,
+    };
+  }
+
+  /** Mount from a <script data-…> tag, once the page body exists. */
+  function mountFromScript(script) {
+    if (script.getAttribute("data-manual") === "true") return;
+    var run = function () { window.ExpertSPRO.instances.push(mount(optionsFrom(script))); };
+    if (document.body) run();
+    else document.addEventListener("DOMContentLoaded", run, { once: true });
+  }
+
+  window.ExpertSPRO = { mount: mount, mountFromScript: mountFromScript, version: VERSION, instances: [] };
+  if (currentScript) mountFromScript(currentScript);
+})();
