@@ -121,7 +121,7 @@ def server(
 TRAPPED_DOCUMENT = """---
 title: Fiche piégée <img src=x onerror="alert('titre')">
 network: mission_locale
-url: javascript:window.__spro_xss='lien'
+url: https://exemple.invalid/fiche?<script>window.__spro_xss='lien'</script>
 as_of: 2025-03-01
 licence: Licence Ouverte (document fictif de test)
 origin: Expert SPRO — jeu de test
@@ -143,7 +143,7 @@ def trapped_server(
     encoder: Encoder,
     territory: Territory,
 ) -> Iterator[LiveServer]:
-    """A server on an index whose knowledge holds HTML and a javascript: link (a hostile or careless source)."""
+    """A server on an index whose knowledge holds HTML and markup in links (a hostile or careless source)."""
     sources = tmp_path_factory.mktemp("trapped-sources")
     (sources / "ml-piege.md").write_text(TRAPPED_DOCUMENT, encoding="utf-8")
     root = tmp_path_factory.mktemp("trapped-index")
@@ -662,7 +662,8 @@ def test_html_in_knowledge_and_in_messages_stays_inert_text(browser: Browser, tr
         ]
         assert trapped, "le document piégé doit être cité"
         rank, excerpt = trapped[0]
-        assert "<img src=x" in excerpt["text"] and excerpt["url"].startswith("javascript:")
+        # A javascript: link in front matter is refused at ingest; a web link full of markup is kept as text.
+        assert "<img src=x" in excerpt["text"] and excerpt["url"].startswith("https://exemple.invalid/")
 
         card = last_answer(page).locator(".spro-card").nth(rank)
         card.locator("details summary").click()
