@@ -232,5 +232,29 @@ def serve(
     )
 
 
+@app.command("teams-package")
+def teams_package(
+    output: Annotated[Path, typer.Option(help="Archive à créer")] = Path("expert-spro-teams.zip"),
+    website: Annotated[
+        str | None,
+        typer.Option(help="Site de l'éditeur (https), repris comme pages de confidentialité et d'utilisation "
+                          "(défaut : https://www.auvergnerhonealpes.fr)"),
+    ] = None,
+) -> None:
+    """Construire le paquet d'application Teams (manifeste et icônes) à charger dans Teams."""
+    from api.teams.app_package import DEFAULT_WEBSITE, PackageRefused, write_package
+
+    settings = Settings()
+    try:
+        written = write_package(output, settings, website=website or DEFAULT_WEBSITE)
+    except PackageRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"Paquet Teams écrit : {written} (bot {settings.teams_app_id}). Chargez-le dans Teams : Applications > "
+        "Gérer vos applications > Charger une application, ou via le centre d'administration Teams."
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,229 @@
+"""The Teams bot on Microsoft's Teams SDK: the SDK checks the Bot Framework token and parses the activities;
+a message goes through the widget's own turn (`api.conversation.converse`), a thumbs up or down into the
+widget's feedback store (`api.feedback.record_feedback`).
+
+Imported only when the bot is configured: the SDK takes seconds to import and reads a .env file when it does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import logging
+import re
+import unicodedata
+import warnings
+from functools import partial
+from typing import Any
+
+from microsoft_teams.common.experimental import ExperimentalWarning
+from pydantic_core import PydanticCustomError
+from starlette.concurrency import run_in_threadpool
+
+with warnings.catch_warnings():
+    # The SDK builds a preview (html widget) default at import time, which warns; nothing of ours uses it.
+    warnings.simplefilter("ignore", ExperimentalWarning)
+    from microsoft_teams.apps import ActivityContext, App, AppOptions
+    from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpResponse, HttpRouteHandler
+
+from microsoft_teams.api.activities.invoke.message import MessageSubmitActionInvokeActivity
+from microsoft_teams.api.activities.message import MessageActivity
+from microsoft_teams.api.activities.typing import TypingActivityInput
+from microsoft_teams.api.activities.utils import StripMentionsTextOptions, strip_mentions_text
+from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+
+from api.conversation import Exchange, converse
+from api.errors import ApiError
+from api.feedback import record_feedback
+from api.runtime import Served
+from api.schemas import MESSAGE_MAX, REASON_MAX, clean_text
+from api.services import Services
+from api.store import Rating
+from api.teams import messages, teams_configured
+from api.teams.compose import compose
+from api.teams.replies import ReplyLog
+from api.teams.tokens import ConnectorTokens
+from assistant.dialogue import ConversationState
+
+log = logging.getLogger(__name__)
+
+MESSAGING_ENDPOINT = "/api/messages"
+CHANNEL = "teams"
+_TAG = re.compile(r"<[^>]+>")
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+class HandlerAdapter:
+    """The SDK's HttpServerAdapter seam: the SDK hands over its messaging handler (token check, then the
+    activity through our handlers) and our FastAPI route calls it; no second app, no route of its own."""
+
+    def __init__(self) -> None:
+        self.handler: HttpRouteHandler | None = None
+
+    def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
+        if path == MESSAGING_ENDPOINT:
+            self.handler = handler
+
+    def serve_static(self, path: str, directory: str) -> None:
+        raise NotImplementedError("the Teams face serves no static page")
+
+    async def start(self, port: int) -> None:
+        raise NotImplementedError("the API's own server runs the bot")
+
+    async def stop(self) -> None:
+        return None
+
+
+class TeamsBot:
+    """Built at start-up (`start`), closed at shutdown (`close`); `handle` answers one POST /api/messages."""
+
+    def __init__(self, services: Services) -> None:
+        # The SDK builds its own deprecated bot client inside every API client, once per activity; the
+        # deprecation is the SDK's to fix, and would flood the logs (and fail strict test runs).
+        warnings.filterwarnings(
+            "ignore", message="The bot client is deprecated", category=DeprecationWarning, module=r"microsoft_teams\."
+        )
+        settings = services.settings
+        self._services = services
+        self._replies = ReplyLog(services.store)
+        self._adapter = HandlerAdapter()
+        app_id, secret = settings.teams_app_id, settings.teams_app_secret
+        authenticated = teams_configured(settings)
+        options: AppOptions = {
+            "http_server_adapter": self._adapter,
+            "messaging_endpoint": MESSAGING_ENDPOINT,
+            "cloud": with_overrides(
+                PUBLIC,
+                openid_metadata_url=settings.teams_openid_metadata_url,
+                login_endpoint=settings.teams_login_endpoint,
+            ),
+            # Explicit, so the SDK's own environment switch (DANGEROUSLY_ALLOW_...) cannot turn checks off.
+            "dangerously_allow_unauthenticated_requests": not authenticated,
+            "state": False,
+            "fetch_user_token": False,
+        }
+        if authenticated and app_id is not None and secret is not None:
+            options["client_id"] = app_id
+            options["tenant_id"] = settings.teams_tenant_id
+            options["token"] = ConnectorTokens(app_id, secret, settings.teams_tenant_id, settings.teams_login_endpoint)
+        self._app = App(**options)
+        self._app.on_message(self._on_message)
+        self._app.on_message_submit_feedback(self._on_feedback)
+
+    async def start(self) -> None:
+        await self._app.initialize()
+
+    async def close(self) -> None:
+        await self._app.http_client.http.aclose()
+        await self._app.api.http.http.aclose()
+
+    async def handle(self, body: dict[str, Any], headers: dict[str, str]) -> HttpResponse:
+        if self._adapter.handler is None:
+            raise RuntimeError("the Teams bot was not started")
+        return await self._adapter.handler(HttpRequest(body=body, headers=headers))
+
+    # --- activities ----------------------------------------------------------------------------------------
+
+    async def _on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
+        activity = ctx.activity
+        if activity.conversation.conversation_type not in (None, "personal") and not activity.is_recipient_mentioned():
+            return  # in channels and group chats, only what is addressed to the bot
+        key = conversation_key(activity.conversation.id)
+        text = read_text(activity)
+        if not text:
+            await ctx.send(messages.EMPTY_MESSAGE)
+            return
+        if is_reset(text):
+            await run_in_threadpool(self._services.store.delete_conversation, key)
+            await ctx.send(messages.NEW_CASE)
+            return
+        if len(text) > MESSAGE_MAX:
+            await ctx.send(messages.TOO_LONG.format(max=MESSAGE_MAX))
+            return
+        try:
+            served = self._services.served()
+        except ApiError:
+            await ctx.send(messages.INDEX_UNAVAILABLE)
+            return
+        await ctx.send(TypingActivityInput())
+        exchange = await run_in_threadpool(self._converse, served, key, text)
+        reply = compose(exchange.referral, served.runtime.index.networks, activity.from_)
+        sent = await ctx.send(reply.answer)
+        if sent.id:
+            await run_in_threadpool(self._replies.remember, key, sent.id, exchange.turn)
+        if reply.follow_up is not None:
+            await ctx.send(reply.follow_up)
+
+    def _converse(self, served: Served, key: str, text: str) -> Exchange:
+        store = self._services.store
+        if store.load(key) is None:
+            # `converse` keeps only ids the store knows (it issues a new one otherwise): open this chat's first.
+            store.save(key, ConversationState())
+        return converse(served, store, text, key)
+
+    async def _on_feedback(self, ctx: ActivityContext[MessageSubmitActionInvokeActivity]) -> None:
+        activity = ctx.activity
+        key = conversation_key(activity.conversation.id)
+        reply_to = activity.reply_to_id
+        answer = await run_in_threadpool(self._replies.find, key, reply_to) if reply_to else None
+        if answer is None:
+            log.warning("Teams feedback on an answer this server did not send (or sent over 30 days ago)")
+            return
+        value = activity.value.action_value
+        rating: Rating = "up" if value.reaction == "like" else "down"
+        record = partial(
+            record_feedback,
+            self._services.store,
+            None,
+            conversation_id=answer.conversation_id,
+            turn=answer.turn,
+            rating=rating,
+            reason=feedback_text(value.feedback),
+            channel=CHANNEL,
+        )
+        try:
+            await run_in_threadpool(record)
+        except ApiError as exc:
+            log.warning("Teams feedback refused: %s", exc.code)
+
+
+def conversation_key(conversation_id: str) -> str:
+    """The store's id for a Teams conversation (globally unique in Teams): store ids are 64 characters of
+    [A-Za-z0-9_-] at most, Teams' are longer and hold ':', ';' and '@'; a digest also keeps Teams identifiers
+    out of the database."""
+    digest = hashlib.sha256(conversation_id.encode()).digest()
+    return "teams-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def read_text(activity: MessageActivity) -> str:
+    """The counsellor's words: the bot's @mention removed, other mentions reduced to names, HTML undone."""
+    text = strip_mentions_text(activity, StripMentionsTextOptions(account_id=activity.recipient.id)) or ""
+    text = html.unescape(_TAG.sub(" ", text))
+    try:
+        return clean_text(text)
+    except PydanticCustomError:
+        return ""
+
+
+def is_reset(text: str) -> bool:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return " ".join(_NOT_WORD.sub(" ", folded).split()) in messages.RESET_COMMANDS
+
+
+def feedback_text(raw: str) -> str | None:
+    """Teams sends the form as a JSON string, `{"feedbackText": "..."}`; older clients send the text itself."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = raw
+    text = parsed.get("feedbackText", "") if isinstance(parsed, dict) else parsed
+    if not isinstance(text, str):
+        return None
+    try:
+        return clean_text(text)[:REASON_MAX]
+    except PydanticCustomError:
+        return None
+

@@ -1,0 +1,84 @@
+"""Which conversation turn each answer sent in Teams belongs to, so a thumbs up or down finds its turn.
+
+Teams' feedback invoke names only the answer's activity id (`replyToId`). This small table, in the API's
+database (SQLite or PostgreSQL, through the store's engine), maps it back; it holds no text, and rows go
+after REPLY_RETENTION, long after the conversation itself expired.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, ColumnElement, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from api.store import Store, UTCDateTime
+
+REPLY_RETENTION = timedelta(days=30)
+
+metadata = MetaData()
+
+teams_replies = Table(
+    "teams_replies",
+    metadata,
+    Column("conversation_id", String(64), primary_key=True),
+    Column("activity_id", String(200), primary_key=True),
+    Column("turn", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+@dataclass(frozen=True)
+class SentAnswer:
+    conversation_id: str
+    turn: int
+
+
+class ReplyLog:
+    """Thread-safe, one short transaction per call (call it from a worker thread)."""
+
+    def __init__(self, store: Store) -> None:
+        self._engine = store.engine
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def remember(self, conversation_id: str, activity_id: str, turn: int) -> None:
+        self._ensure_table()
+        now = datetime.now(UTC)
+        with self._engine.begin() as tx:
+            tx.execute(delete(teams_replies).where(teams_replies.c.created_at < now - REPLY_RETENTION))
+            # Ids are the connector's; should one come back, the latest answer takes it.
+            tx.execute(delete(teams_replies).where(*self._key(conversation_id, activity_id)))
+            tx.execute(
+                insert(teams_replies).values(
+                    conversation_id=conversation_id, activity_id=activity_id[:200], turn=turn, created_at=now
+                )
+            )
+
+    def find(self, conversation_id: str, activity_id: str) -> SentAnswer | None:
+        self._ensure_table()
+        with self._engine.begin() as tx:
+            row = tx.execute(select(teams_replies.c.turn).where(*self._key(conversation_id, activity_id))).first()
+        return SentAnswer(conversation_id, int(row.turn)) if row is not None else None
+
+    @staticmethod
+    def _key(conversation_id: str, activity_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        return (
+            teams_replies.c.conversation_id == conversation_id,
+            teams_replies.c.activity_id == activity_id[:200],
+        )
+
+    def _ensure_table(self) -> None:
+        # Created on first use: the store creates its own tables, and knows nothing of this face's.
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                metadata.create_all(self._engine)
+            except DBAPIError:
+                time.sleep(0.5)  # another worker was creating it at the same moment
+                metadata.create_all(self._engine)
+            self._ready = True

@@ -1,0 +1,522 @@
+"""The Teams bot as Teams drives it: Bot Framework activities posted to /api/messages of a real uvicorn on
+127.0.0.1, the replies caught by a small local server playing the Bot Connector, the Bot Framework's OpenID keys
+and Entra ID's token endpoint. Nothing leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from api.app import create_app
+from api.errors import ErrorCode
+from api.runtime import Runtime
+from api.store import Store
+from knowledge.embedding import Encoder
+from knowledge.index import KnowledgeIndex
+from knowledge.settings import Settings
+from knowledge.territory import Territory
+
+pytestmark = pytest.mark.slow
+
+ADMIN = "jeton-de-test"
+APP_ID = "6f1c2b7e-0d2a-4c51-9a4e-3b8f2d6e1a90"
+APP_SECRET = "secret-de-test"
+TENANT = "8a3d9f1e-5b2c-4e7a-9c6d-1f0e2b3a4c5d"
+BOT = {"id": f"28:{APP_ID}", "name": "Expert SPRO"}
+COUNSELLOR = {"id": "29:1kQf3WbGz-conseillere", "name": "Camille Martin", "aadObjectId": "3c1a7a4e-2f0b-4f4e-8a56"}
+PERSONAL_CHAT = "a:1Xq9wGmZ7dVv-conversation-personnelle"
+CHANNEL_THREAD = "19:5f0e7c1d2b3a@thread.tacv2;messageid=1736935300000"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+CARD = "application/vnd.microsoft.card.adaptive"
+
+
+# --- the Microsoft side, played on 127.0.0.1 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One activity the bot sent to the Bot Connector."""
+
+    conversation: str
+    reply_to: str | None
+    authorization: str | None
+    activity: dict[str, Any]
+    id: str
+
+
+class FakeMicrosoft:
+    """Bot Connector (/emea/v3/...), Bot Framework OpenID metadata and keys (/v1/.well-known/...), Entra ID token
+    endpoint (/{tenant}/oauth2/v2.0/token): the protocols the bot speaks, answered by a real HTTP server."""
+
+    ACTIVITIES = re.compile(r"^/emea/v3/conversations/([^/]+)/activities(?:/([^/]+))?$")
+    TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "cle-de-test"
+        self.entra_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.posted: list[Posted] = []
+        self.token_requests: list[tuple[str, dict[str, str]]] = []
+        self.issued: list[str] = []
+        self.key_requests = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-microsoft", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"{self.url}/emea/"
+
+    def __enter__(self) -> FakeMicrosoft:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def jwks(self) -> dict[str, Any]:
+        key = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return {"keys": [{**key, "kid": self.kid, "use": "sig", "alg": "RS256", "endorsements": ["msteams"]}]}
+
+    def bot_framework_token(self, *, key: rsa.RSAPrivateKey | None = None, **claims: Any) -> str:
+        """A token as the Bot Framework signs it for an activity sent to our bot."""
+        now = int(time.time())
+        payload = {
+            "iss": BOT_FRAMEWORK_ISSUER,
+            "aud": APP_ID,
+            "serviceurl": self.service_url,
+            "iat": now - 10,
+            "nbf": now - 10,
+            "exp": now + 3600,
+            **claims,
+        }
+        return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def connector_token(self, tenant: str, app_id: str) -> str:
+        """The token Entra ID issues the bot for the Bot Connector (a JWT, which the SDK reads)."""
+        now = int(time.time())
+        payload = {"aud": "https://api.botframework.com", "iss": f"https://sts.windows.net/{tenant}/",
+                   "appid": app_id, "tid": tenant, "iat": now, "nbf": now, "exp": now + 3600}
+        return jwt.encode(payload, self.entra_key, algorithm="RS256")
+
+    def sent(self, conversation: str) -> list[Posted]:
+        with self._lock:
+            return [p for p in self.posted if p.conversation == conversation]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path == "/v1/.well-known/openidconfiguration":
+                    self._json(200, {"issuer": BOT_FRAMEWORK_ISSUER, "jwks_uri": f"{fake.url}/v1/.well-known/keys",
+                                     "id_token_signing_alg_values_supported": ["RS256"]})
+                elif self.path == "/v1/.well-known/keys":
+                    with fake._lock:
+                        fake.key_requests += 1
+                    self._json(200, fake.jwks())
+                else:
+                    self._json(404, {"error": {"code": "NotFound", "message": self.path}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if match := fake.TOKEN.match(self.path):
+                    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                    with fake._lock:
+                        fake.token_requests.append((match.group(1), form))
+                    if form.get("client_secret") != APP_SECRET:
+                        self._json(401, {"error": "invalid_client"})
+                        return
+                    token = fake.connector_token(match.group(1), form["client_id"])
+                    with fake._lock:
+                        fake.issued.append(token)
+                    self._json(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+                elif match := fake.ACTIVITIES.match(self.path):
+                    with fake._lock:
+                        new_id = str(1_736_935_400_000 + len(fake.posted))
+                        fake.posted.append(Posted(match.group(1), match.group(2), self.headers.get("Authorization"),
+                                                  json.loads(body), new_id))
+                    self._json(201, {"id": new_id})
+                else:
+                    self._json(404, {"error": {"code": "NotFound", "message": self.path}})
+
+            def _json(self, status: int, payload: object) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        return Handler
+
+
+@pytest.fixture()
+def microsoft() -> Iterator[FakeMicrosoft]:
+    with FakeMicrosoft() as fake:
+        yield fake
+
+
+# --- the app under a real uvicorn --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Live:
+    url: str
+    settings: Settings
+
+    def post(self, activity: dict[str, Any], token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(f"{self.url}/api/messages", json=activity, headers=headers, timeout=60)
+
+
+StartApp = Callable[..., Live]
+
+
+@pytest.fixture()
+def start_app(
+    tmp_path: Path, index_root: Path, encoder: Encoder, territory: Territory, knowledge_index: KnowledgeIndex
+) -> Iterator[StartApp]:
+    """Start the app (settings plus overrides) under uvicorn on a free port of 127.0.0.1; stopped after the test."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "index").symlink_to(index_root, target_is_directory=True)
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> Live:
+        values: dict[str, Any] = {"data_dir": data, "admin_token": ADMIN, "rate_limit_per_minute": 0, **overrides}
+        settings = Settings(**values)
+        app = create_app(settings, runtime=Runtime(settings, encoder, territory, knowledge_index))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+        thread = threading.Thread(target=server.run, name="uvicorn-teams", daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        return Live(f"http://127.0.0.1:{port}", settings)
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+# --- activities as Teams sends them ------------------------------------------------------------------------------
+
+_ids = iter(range(1_736_935_200_000, 1_736_935_300_000))
+
+
+def personal_message(service_url: str, text: str, conversation: str = PERSONAL_CHAT) -> dict[str, Any]:
+    return {
+        "text": text,
+        "textFormat": "plain",
+        "type": "message",
+        "timestamp": "2025-01-15T10:00:00.1234567Z",
+        "localTimestamp": "2025-01-15T11:00:00.1234567+01:00",
+        "id": str(next(_ids)),
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": COUNSELLOR,
+        "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": conversation},
+        "recipient": BOT,
+        "entities": [
+            {"locale": "fr-FR", "country": "FR", "platform": "Web", "timezone": "Europe/Paris", "type": "clientInfo"}
+        ],
+        "channelData": {"tenant": {"id": TENANT}},
+        "locale": "fr-FR",
+        "localTimezone": "Europe/Paris",
+    }
+
+
+def channel_message(service_url: str, text: str, mentioned: bool) -> dict[str, Any]:
+    activity = personal_message(service_url, text, CHANNEL_THREAD)
+    activity["conversation"] = {
+        "isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": CHANNEL_THREAD,
+    }
+    activity["channelData"] = {
+        "teamsChannelId": "19:5f0e7c1d2b3a@thread.tacv2",
+        "teamsTeamId": "19:0a9b8c7d6e5f@thread.tacv2",
+        "channel": {"id": "19:5f0e7c1d2b3a@thread.tacv2"},
+        "team": {"id": "19:0a9b8c7d6e5f@thread.tacv2"},
+        "tenant": {"id": TENANT},
+    }
+    activity["textFormat"] = "plain"
+    if mentioned:
+        activity["entities"].insert(0, {"mentioned": BOT, "text": "<at>Expert SPRO</at>", "type": "mention"})
+    return activity
+
+
+def feedback_invoke(service_url: str, reply_to: str, reaction: str, text: str) -> dict[str, Any]:
+    activity = personal_message(service_url, "")
+    del activity["text"], activity["textFormat"]
+    activity.update(
+        {
+            "type": "invoke",
+            "name": "message/submitAction",
+            "replyToId": reply_to,
+            "channelData": {"tenant": {"id": TENANT}, "source": {"name": "message"}, "legacy": {"replyToId": reply_to}},
+            "value": {
+                "actionName": "feedback",
+                "actionValue": {"reaction": reaction, "feedback": json.dumps({"feedbackText": text})},
+            },
+        }
+    )
+    return activity
+
+
+# --- reading what the bot sent -------------------------------------------------------------------------------------
+
+
+def messages_of(posted: list[Posted]) -> list[Posted]:
+    return [p for p in posted if p.activity["type"] == "message"]
+
+
+def root_message_entity(activity: dict[str, Any]) -> dict[str, Any]:
+    roots: list[dict[str, Any]] = [e for e in activity.get("entities", []) if e.get("type") == "https://schema.org/Message"]
+    assert len(roots) == 1, activity.get("entities")  # Teams refuses two root message entities
+    return roots[0]
+
+
+def channel_data(posted: Posted) -> dict[str, Any]:
+    data: dict[str, Any] = posted.activity.get("channelData", {})
+    return data
+
+
+def card_actions(element: Any) -> list[dict[str, Any]]:
+    """Every action of a card, wherever it sits."""
+    found: list[dict[str, Any]] = []
+    if isinstance(element, dict):
+        if str(element.get("type", "")).startswith("Action."):
+            found.append(element)
+        for value in element.values():
+            found.extend(card_actions(value))
+    elif isinstance(element, list):
+        for value in element:
+            found.extend(card_actions(value))
+    return found
+
+
+def card_texts(element: Any) -> list[str]:
+    texts: list[str] = []
+    if isinstance(element, dict):
+        for key, value in element.items():
+            if key in ("text", "title", "value") and isinstance(value, str):
+                texts.append(value)
+            else:
+                texts.extend(card_texts(value))
+    elif isinstance(element, list):
+        for value in element:
+            texts.extend(card_texts(value))
+    return texts
+
+
+@contextmanager
+def no_more_sent(microsoft: FakeMicrosoft, conversation: str) -> Iterator[None]:
+    before = len(microsoft.sent(conversation))
+    yield
+    assert len(microsoft.sent(conversation)) == before
+
+
+# --- the tests -----------------------------------------------------------------------------------------------------
+
+
+def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_quick_replies(
+    start_app: StartApp, microsoft: FakeMicrosoft
+) -> None:
+    live = start_app(teams_dev_mode=True)
+    response = live.post(personal_message(microsoft.service_url, "jeune de 19 ans sans diplôme qui veut se former"))
+    assert response.status_code == 200, response.text
+
+    sent = microsoft.sent(PERSONAL_CHAT)
+    assert [p.activity["type"] for p in sent] == ["typing", "message", "message"]
+    answer, question = sent[1].activity, sent[2].activity
+    assert answer["from"]["id"] == BOT["id"] and answer["conversation"]["id"] == PERSONAL_CHAT
+
+    # The answer: the assistant's reply, a line per structure with its citations, the AI label, the citations.
+    text = answer["text"]
+    assert "19 ans" in text and "[1]" in text
+    entity = root_message_entity(answer)
+    assert entity["@type"] == "Message" and entity["additionalType"] == ["AIGeneratedContent"]
+    citations = entity["citation"]
+    assert [c["position"] for c in citations] == list(range(1, len(citations) + 1))
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", text)} == {c["position"] for c in citations}
+    for citation in citations:
+        assert citation["@type"] == "Claim" and citation["appearance"]["@type"] == "DigitalDocument"
+        assert 0 < len(citation["appearance"]["name"]) <= 80 and 0 < len(citation["appearance"]["abstract"]) <= 160
+    # Teams' native feedback buttons (the SDK writes the current `feedbackLoop` form of `feedbackLoopEnabled`).
+    assert answer["channelData"]["feedbackLoop"] == {"type": "default"}
+    assert "feedbackLoopEnabled" not in answer["channelData"]
+
+    # One Adaptive Card per structure: name, network, why, contacts as buttons, source and date.
+    cards = [a["content"] for a in answer["attachments"]]
+    assert cards and all(a["contentType"] == CARD for a in answer["attachments"])
+    assert answer["attachmentLayout"] == "list"
+    for card in cards:
+        assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+        assert card["body"][0]["weight"] == "Bolder"
+        assert card["body"][0]["text"] in text  # the structure named in the answer is the card's title
+        assert "Pourquoi" in card_texts(card)
+
+    # The territory question: Teams drops quick replies from a message with cards, so they come next.
+    assert "attachments" not in question
+    actions = question["suggestedActions"]["actions"]
+    assert question["suggestedActions"]["to"] == [COUNSELLOR["id"]]
+    assert all(a["type"] == "imBack" and a["title"] == a["value"] for a in actions)
+    assert "Rhône (69)" in [a["value"] for a in actions]
+    assert all(a["value"] in question["text"] for a in actions)  # Teams shows three: all are in the text too
+
+    # A quick reply comes back as the counsellor's message: same conversation, the case goes on.
+    response = live.post(personal_message(microsoft.service_url, "Rhône (69)"))
+    assert response.status_code == 200, response.text
+    local = messages_of(microsoft.sent(PERSONAL_CHAT))[2].activity
+    assert "19 ans" in local["text"] and "Rhône" in local["text"]
+    # Local sites now, with their contacts as buttons: call, write; and where the contact comes from, and when.
+    cards = [a["content"] for a in local["attachments"]]
+    assert any(re.search(r", 69\d\d\d ", t) for card in cards for t in card_texts(card))
+    urls = [a["url"] for card in cards for a in card_actions(card) if a["type"] == "Action.OpenUrl"]
+    assert any(re.fullmatch(r"tel:\+334\d{8}", u) for u in urls) and any(u.startswith("mailto:") for u in urls)
+    assert any(re.search(r"Source : .+, à jour au \d\d/\d\d/\d{4}", t) for card in cards for t in card_texts(card))
+
+    # "nouveau cas" forgets the case: the next message starts from nothing.
+    live.post(personal_message(microsoft.service_url, "Nouveau cas !"))
+    assert messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"].startswith("C'est noté")
+    live.post(personal_message(microsoft.service_url, "elle cherche une formation"))
+    assert "19 ans" not in messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
+
+
+def test_teams_feedback_lands_in_the_widgets_feedback_store(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app(teams_dev_mode=True)
+    live.post(personal_message(microsoft.service_url, "femme de 45 ans qui veut changer de métier, à Grenoble"))
+    live.post(personal_message(microsoft.service_url, "elle est salariée"))
+    first, second = [p for p in messages_of(microsoft.sent(PERSONAL_CHAT)) if "feedbackLoop" in channel_data(p)]
+
+    response = live.post(feedback_invoke(microsoft.service_url, first.id, "dislike", "Le numéro ne répond plus"))
+    assert response.status_code == 200 and response.json() == {}
+    live.post(feedback_invoke(microsoft.service_url, second.id, "like", ""))
+    # Feedback on a message this bot never sent is acknowledged, and stored nowhere.
+    assert live.post(feedback_invoke(microsoft.service_url, "1736935999999", "like", "")).status_code == 200
+
+    page = httpx.get(f"{live.url}/api/admin/feedback", params={"status": "all"},
+                     headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30).json()
+    assert page["total"] == 2
+    liked, disliked = page["items"]  # most recent first
+    assert (disliked["rating"], disliked["turn"], disliked["reason"]) == ("down", 1, "Le numéro ne répond plus")
+    assert (liked["rating"], liked["turn"], liked["reason"]) == ("up", 2, None)
+    assert disliked["channel"] == liked["channel"] == "teams"
+    assert disliked["conversation_id"] == liked["conversation_id"]
+    store = Store(live.settings.store_url, conversation_ttl=60)
+    try:
+        assert store.turns(disliked["conversation_id"]) == 2  # the same conversation state as the turns
+    finally:
+        store.dispose()
+
+
+def test_in_a_channel_the_bot_answers_only_when_mentioned(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app(teams_dev_mode=True)
+    with no_more_sent(microsoft, CHANNEL_THREAD):
+        response = live.post(channel_message(microsoft.service_url, "un homme de 30 ans à Valence", mentioned=False))
+        assert response.status_code == 200
+
+    text = "<at>Expert SPRO</at> un homme de 30 ans à Valence\n"
+    assert live.post(channel_message(microsoft.service_url, text, mentioned=True)).status_code == 200
+    [answer] = messages_of(microsoft.sent(CHANNEL_THREAD))
+    # The mention was stripped before understanding: the case is a need question about Valence, nothing else.
+    assert "Valence" in answer.activity["text"] and "Expert" not in answer.activity["text"]
+    assert answer.conversation == CHANNEL_THREAD  # in the thread it came from
+    # No structure card here (the need is unknown): the quick replies ride on the answer itself.
+    assert "attachments" not in answer.activity
+    assert [a["type"] for a in answer.activity["suggestedActions"]["actions"]] == ["imBack"] * 6
+
+
+def test_without_credentials_the_endpoint_refuses_everything(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app()
+    with no_more_sent(microsoft, PERSONAL_CHAT):
+        response = live.post(personal_message(microsoft.service_url, "jeune de 17 ans à Lyon"))
+    assert response.status_code == 401
+    assert response.json()["error"] == ErrorCode.UNAUTHORIZED and set(response.json()) == {"error", "detail"}
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert microsoft.token_requests == [] and microsoft.key_requests == 0
+
+
+def test_with_credentials_only_a_bot_framework_token_signed_by_its_keys_gets_in(
+    start_app: StartApp, microsoft: FakeMicrosoft
+) -> None:
+    live = start_app(
+        teams_app_id=APP_ID,
+        teams_app_secret=APP_SECRET,
+        teams_tenant_id=TENANT,
+        teams_openid_metadata_url=f"{microsoft.url}/v1/.well-known/openidconfiguration",
+        teams_login_endpoint=microsoft.url,
+        teams_dev_mode=True,  # ignored once credentials are set
+    )
+    activity = personal_message(microsoft.service_url, "jeune de 17 ans décrocheur à Villeurbanne")
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    refused = {
+        "absent": None,
+        "forged": microsoft.bot_framework_token(key=forger),
+        "other bot": microsoft.bot_framework_token(aud="un-autre-bot"),
+        "other issuer": microsoft.bot_framework_token(iss="https://login.exemple.org"),
+        "expired": microsoft.bot_framework_token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+        "other service url": microsoft.bot_framework_token(serviceurl="https://smba.trafficmanager.net/emea/"),
+    }
+    with no_more_sent(microsoft, PERSONAL_CHAT):
+        for case, token in refused.items():
+            response = live.post(activity, token)
+            assert response.status_code == 401, case
+            assert response.json()["error"] == ErrorCode.UNAUTHORIZED and set(response.json()) == {"error", "detail"}
+
+    response = live.post(activity, microsoft.bot_framework_token())
+    assert response.status_code == 200, response.text
+    sent = microsoft.sent(PERSONAL_CHAT)
+    assert [p.activity["type"] for p in sent] == ["typing", "message"]
+    assert "Villeurbanne" in sent[1].activity["text"]
+    # The bot called the connector with its own token, obtained from Entra ID with its app id and secret.
+    [(tenant, form)] = microsoft.token_requests
+    assert {p.authorization for p in sent} == {f"Bearer {microsoft.issued[0]}"}
+    assert tenant == TENANT
+    assert form == {
+        "grant_type": "client_credentials",
+        "client_id": APP_ID,
+        "client_secret": APP_SECRET,
+        "scope": "https://api.botframework.com/.default",
+    }
+
+
+def test_a_body_that_is_not_an_activity_is_refused_in_the_error_shape(
+    start_app: StartApp, microsoft: FakeMicrosoft
+) -> None:
+    live = start_app(teams_dev_mode=True)
+    broken = httpx.post(f"{live.url}/api/messages", content=b"{pas du json", timeout=30,
+                        headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["error"] == ErrorCode.INVALID_JSON
+    listed = httpx.post(f"{live.url}/api/messages", json=["message"], timeout=30)
+    assert listed.status_code == 422 and listed.json()["error"] == ErrorCode.INVALID_REQUEST
