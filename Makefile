@@ -6,7 +6,8 @@ PIP := $(VENV)/bin/pip
 SPRO := $(VENV)/bin/spro
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SHARED_STRUCTURES := $(wildcard ../shared/data/structures)
+# The official directory extracts beside the checkout, when there, give local contacts out of the box.
+SOURCES ?= $(wildcard ../shared/data/structures)
 
 .PHONY: setup run index test lint bench clean
 
