@@ -82,6 +82,11 @@ def site_level(level: str, place: str) -> str:
     }[level]
 
 
+def other_sites(count: int) -> str:
+    plural = "s" if count > 1 else ""
+    return f"{count} autre{plural} site{plural} dans le département : précisez la commune pour le plus proche"
+
+
 def no_local_site(departments: list[str]) -> str:
     if not departments:
         return "Aucun site local connu dans la base : voir le réseau régional"

@@ -21,6 +21,7 @@ ON_THEME = 1.1
 OFF_THEME = 0.9
 TOP_CONTRIBUTIONS = 3
 MAX_NETWORKS = 5
+SITES_PER_NETWORK = 2
 EXCERPT_CHARS = 360
 
 
@@ -92,8 +93,10 @@ def build_results(
         for excerpt in excerpts:
             cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
         why = _why(entry, index)
-        sites = directory.sites(entry.network, case.commune, case.department)
+        nearest = directory.sites(entry.network, case.commune, case.department, limit=1_000)
+        sites = nearest[:SITES_PER_NETWORK]
         if sites:
+            others = len(nearest) - len(sites)
             for match in sites:
                 site = match.structure
                 place = place_name or (case.department or "")
@@ -106,7 +109,11 @@ def build_results(
                         name=site.name,
                         network=entry.network,
                         score=entry.score,
-                        reasons=(*why, messages.site_level(match.level, place)),
+                        reasons=(
+                            *why,
+                            messages.site_level(match.level, place),
+                            *((messages.other_sites(others),) if others and case.commune is None else ()),
+                        ),
                         departments=tuple(directory.departments_served(site)),
                         contacts=contacts,
                         excerpts=(*excerpts, *_site_excerpts(site, index)),

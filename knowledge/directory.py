@@ -70,13 +70,19 @@ class Directory:
             level = self._level(site, commune, department)
             if level is not None:
                 matches.append(SiteMatch(site, level))
-        matches.sort(key=lambda m: (LEVEL_ORDER[m.level], m.structure.name))
+        # Within a level, the site of the biggest town first: with only a department known, the prefecture's
+        # Mission Locale is a better first contact than the alphabetically first antenna.
+        matches.sort(key=lambda m: (LEVEL_ORDER[m.level], -self._population(m.structure), m.structure.name))
         if not matches:
             return []
         best = LEVEL_ORDER[matches[0].level]
         # Only the closest level: a commune's own Mission Locale makes the other antennas of the department noise.
         closest = [m for m in matches if LEVEL_ORDER[m.level] == best]
         return closest[:limit]
+
+    def _population(self, site: Structure) -> int:
+        commune = self._territory.commune(site.commune_insee) if site.commune_insee else None
+        return commune.population if commune is not None else 0
 
     def _level(self, site: Structure, commune: Commune | None, department: str | None) -> MatchLevel | None:
         if commune is not None:
