@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from assistant import messages
 from assistant.understanding import Case
 
-STUDENT_STATUSES = ("etudiant",)
 PUPIL_STATUSES = ("collegien", "lyceen")
 EMPLOYED_STATUSES = ("salarie", "cadre", "independant", "agriculteur", "fonctionnaire")
 

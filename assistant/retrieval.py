@@ -49,25 +49,22 @@ class Retriever:
         vector = self._encoder.encode_queries([expanded])[0]
         dense = self._index.dense_search(vector, k)
         lexical = self._index.lexical_search(analyse(self._spelled(expanded)), k)
-        fused: dict[int, list[float | int | None]] = {}
-        for rank, (row, cosine) in enumerate(dense, start=1):
-            fused[row] = [1.0 / (RRF_K + rank), rank, None, cosine]
-        for rank, (row, _score) in enumerate(lexical, start=1):
-            entry = fused.setdefault(row, [0.0, None, None, 0.0])
-            entry[0] = float(entry[0] or 0.0) + 1.0 / (RRF_K + rank)
-            entry[2] = rank
+        dense_ranks = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
+        lexical_ranks = {row: rank for rank, (row, _) in enumerate(lexical, start=1)}
         cosines = dict(dense)
         hits = [
             Hit(
                 chunk=self._index.chunks[row],
-                score=float(values[0] or 0.0),
-                dense_rank=values[1] if isinstance(values[1], int) else None,
-                lexical_rank=values[2] if isinstance(values[2], int) else None,
+                score=_rrf(dense_ranks.get(row)) + _rrf(lexical_ranks.get(row)),
+                dense_rank=dense_ranks.get(row),
+                lexical_rank=lexical_ranks.get(row),
                 cosine=cosines.get(row, 0.0),
             )
-            for row, values in fused.items()
+            for row in dense_ranks.keys() | lexical_ranks.keys()
         ]
-        hits.sort(key=lambda h: h.score, reverse=True)
+        # Ties (same ranks in both channels) are frequent with RRF: break them on the dense rank, then the id,
+        # so that the same query always gives the same order.
+        hits.sort(key=lambda h: (-h.score, h.dense_rank or len(dense) + 1, h.chunk.id))
         return hits
 
     def scrubbed(self, text: str) -> str:
@@ -96,3 +93,8 @@ class Retriever:
             else:
                 out.append(word)
         return " ".join(out)
+
+
+def _rrf(rank: int | None) -> float:
+    """Reciprocal-rank fusion term of one channel (0 when the channel did not find the chunk)."""
+    return 0.0 if rank is None else 1.0 / (RRF_K + rank)

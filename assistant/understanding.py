@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
@@ -46,15 +46,11 @@ class Case:
     place_candidates: tuple[Commune, ...] = ()
     out_of_scope: bool = False
     networks_named: tuple[str, ...] = ()
-    topic: str = field(default="", compare=False)
 
     @property
     def youth(self) -> bool:
         """Young person by age or by the words used ("jeune", "mineur"...)."""
         return (self.age is not None and self.age <= 25) or (self.age_max is not None and self.age_max <= 25)
-
-    def with_place(self, commune: Commune | None, department: str | None) -> Case:
-        return replace(self, commune=commune, department=department, place_candidates=())
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,6 @@ class Reader:
             place_candidates=candidates,
             out_of_scope=out_of_scope,
             networks_named=named,
-            topic=topic,
         )
         return Understanding(
             case=case,

