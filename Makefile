@@ -6,8 +6,9 @@ PIP := $(VENV)/bin/pip
 SPRO := $(VENV)/bin/spro
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The official directory extracts beside the checkout, when there, give local contacts out of the box.
-SOURCES ?= $(wildcard ../shared/data/structures)
+# Extra official sources (files or folders) for `make run` / `make index`; the embedded directory
+# (knowledge/data/directory) already gives local contacts out of the box.
+SOURCES ?=
 
 .PHONY: setup run index test lint bench bench-quick clean
 

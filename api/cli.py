@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from assistant.referral import Referral
+from knowledge.directory.coverage import CoverageRow
+from knowledge.model import Network
 from knowledge.settings import Settings
 
 app = typer.Typer(help="Expert SPRO : qui fait quoi dans le SPRO Auvergne-Rhône-Alpes.", no_args_is_help=True)
@@ -149,6 +151,80 @@ def _print_referral(referral: Referral) -> None:
             sources,
         )
     console.print(table)
+
+
+@app.command()
+def coverage(
+    network: Annotated[str | None, typer.Option(help="Un seul réseau (identifiant : mission_locale, cio…)")] = None,
+    department: Annotated[str | None, typer.Option(help="Un seul département (01, 38…)")] = None,
+    markdown: Annotated[bool, typer.Option(help="Tableau Markdown par réseau (pour le README)")] = False,
+) -> None:
+    """Les trous de l'annuaire : sites, fraîcheur, téléphone, courriel, horaires, contacts « à vérifier »."""
+    from datetime import date
+
+    from knowledge.directory.coverage import coverage as coverage_rows
+    from knowledge.index import IndexRefused, load_latest
+    from knowledge.referentials import DEPARTMENTS
+
+    settings = Settings()
+    try:
+        index, _ = load_latest(settings.index_dir, settings.encoder)
+    except IndexRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    networks = [network] if network else sorted(index.networks)
+    if network and network not in index.networks:
+        console.print(f"[red]Réseau inconnu : {network}[/red]")
+        raise typer.Exit(2)
+    if department and department not in DEPARTMENTS:
+        console.print(f"[red]Département hors Auvergne-Rhône-Alpes : {department}[/red]")
+        raise typer.Exit(2)
+    departments = [department] if department else sorted(DEPARTMENTS)
+    rows = coverage_rows(index.records.structures, networks, departments, date.today())
+    if markdown:
+        print(_coverage_markdown(rows, index.networks, len(departments)))
+        return
+    table = Table(title="Couverture de l'annuaire (sites qui reçoivent du public)")
+    for column in ("Réseau", "Dépt", "Sites", "Plus récent", "Tél.", "Courriel", "Horaires", "À vérifier"):
+        table.add_column(column, justify="left" if column in ("Réseau", "Dépt") else "right")
+    for row in rows:
+        if row.department == "" and (department or len(departments) == 1):
+            continue
+        label = index.networks[row.network].short_name
+        if row.hole:
+            table.add_row(label, row.department or "région", "[red]0 : trou[/red]", "—", "—", "—", "—", "—")
+            continue
+        table.add_row(
+            label,
+            row.department or "[bold]région[/bold]",
+            str(row.sites),
+            f"{row.freshest:%d/%m/%Y}" if row.freshest else "—",
+            _percent(row.share(row.with_phone)),
+            _percent(row.share(row.with_email)),
+            _percent(row.share(row.with_hours)),
+            f"[yellow]{row.stale}[/yellow]" if row.stale else "0",
+        )
+    console.print(table)
+
+
+def _coverage_markdown(rows: list[CoverageRow], networks: dict[str, Network], departments: int) -> str:
+    lines = [
+        "| réseau | sites | départements couverts | plus récent | tél. | courriel | horaires | à vérifier (> 2 ans) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in (r for r in rows if r.department == ""):
+        covered = sum(1 for r in rows if r.network == row.network and r.department and not r.hole)
+        freshest = f"{row.freshest:%m/%Y}" if row.freshest else "—"
+        lines.append(
+            f"| {networks[row.network].short_name} | {row.sites} | {covered}/{departments} | {freshest} | "
+            f"{_percent(row.share(row.with_phone))} | {_percent(row.share(row.with_email))} | "
+            f"{_percent(row.share(row.with_hours))} | {row.stale} |"
+        )
+    return "\n".join(lines)
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)} %"
 
 
 @app.command("eval")

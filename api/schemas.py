@@ -22,6 +22,7 @@ from assistant.referral import (
     StructureResult,
     Understood,
 )
+from knowledge.directory.coverage import CoverageRow
 from knowledge.model import Contact, Dispositif, Network, Section, Source, Structure
 from knowledge.territory import Commune, Resolution
 
@@ -713,6 +714,34 @@ class StatsOut(ApiModel):
                 )
                 for department, needs in sorted(stats.needs_per_department.items())
             ],
+        )
+
+
+class CoverageRowOut(ApiModel):
+    """Un réseau dans un département (ou toute la région) : ce que l'annuaire en sait."""
+
+    network: str = Field(description="Réseau (code)", examples=["mission_locale"])
+    department: str | None = Field(description="Département ; absent pour la ligne régionale", examples=["38"])
+    sites: int = Field(description="Sites qui reçoivent du public ; 0 : trou de l'annuaire")
+    freshest: date | None = Field(description="Date de la donnée la plus récente")
+    oldest: date | None = Field(description="Date de la donnée la plus ancienne")
+    share_with_phone: float = Field(description="Part des sites avec un téléphone (0 à 1)")
+    share_with_email: float = Field(description="Part des sites avec un courriel (0 à 1)")
+    share_with_hours: float = Field(description="Part des sites avec des horaires (0 à 1)")
+    stale: int = Field(description="Sites dont un contact a plus de deux ans : à vérifier")
+
+    @classmethod
+    def from_domain(cls, row: CoverageRow) -> CoverageRowOut:
+        return cls(
+            network=row.network,
+            department=row.department or None,
+            sites=row.sites,
+            freshest=row.freshest,
+            oldest=row.oldest,
+            share_with_phone=round(row.share(row.with_phone), 4),
+            share_with_email=round(row.share(row.with_email), 4),
+            share_with_hours=round(row.share(row.with_hours), 4),
+            stale=row.stale,
         )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any, Protocol
 
 from assistant import messages
@@ -101,8 +103,10 @@ class Assistant:
         store: ConversationStore,
         *,
         show_personal_emails: bool = False,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.index = index
+        self._today = today
         self._encoder = encoder
         self._territory = territory
         self._store = store
@@ -180,7 +184,7 @@ class Assistant:
         place_name = self._place_name(case)
         results, sources = build_results(
             ranked, case, self.index, self._directory,
-            show_personal_emails=self._show_personal_emails, place_name=place_name,
+            show_personal_emails=self._show_personal_emails, place_name=place_name, today=self._today(),
         )
         clarification = self._clarification(case, ranked)
         names = [self.index.networks[r.network].short_name for r in ranked[:3]]

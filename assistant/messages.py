@@ -74,6 +74,7 @@ def dispositif_matches(titles: list[str]) -> str:
 
 def site_level(level: str, place: str) -> str:
     return {
+        "served": f"Structure qui dessert la commune ({place}) selon sa zone de couverture officielle",
         "commune": f"Structure de la commune ({place})",
         "epci": f"Structure de l'intercommunalité ({place})",
         "zone": f"Structure du bassin d'emploi ({place})",
@@ -87,11 +88,38 @@ def other_sites(count: int) -> str:
     return f"{count} autre{plural} site{plural} dans le département : précisez la commune pour le plus proche"
 
 
-def no_local_site(departments: list[str]) -> str:
+def distance(km: float) -> str:
+    shown = f"{km:.0f}" if km >= 10 else f"{km:.1f}".replace(".", ",")
+    return f"À {shown} km à vol d'oiseau du centre de la commune"
+
+
+def no_local_site(departments: list[str], national: bool) -> str:
+    way = " : voir l'annuaire officiel du réseau et son numéro national" if national else " : voir le site du réseau"
     if not departments:
-        return "Aucun site local connu dans la base : voir le réseau régional"
+        return f"Aucun site local de ce réseau dans la base{way}"
     names = ", ".join(DEPARTMENTS.get(d, d) for d in departments)
-    return f"Pas de site local connu pour ce lieu ; sites connus dans : {names}"
+    return f"Pas de site local connu pour ce lieu (sites connus dans : {names}){way}"
+
+
+def national_label(network_name: str) -> str:
+    return f"{network_name} — annuaire officiel et numéro national (pas de contact local dans la base)"
+
+
+# Labels of the fields of a site, in the order an answer lists them.
+FIELD_LABELS: dict[str, str] = {
+    "name": "nom",
+    "address": "adresse",
+    "phone": "téléphone",
+    "email": "courriel",
+    "website": "site internet",
+    "hours": "horaires",
+    "coordinates": "position",
+    "served_area": "communes desservies",
+}
+
+
+def hours_line(day: str, hours: str) -> str:
+    return f"{day} : {hours}"
 
 
 # Clarifications.

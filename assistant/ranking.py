@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 from assistant import messages
 from assistant.eligibility import Verdict, judge
-from assistant.referral import ContactInfo, Excerpt, SourceRef, StructureResult
+from assistant.referral import ContactInfo, Excerpt, Provenance, SourceRef, StructureResult
 from assistant.retrieval import Hit
 from assistant.understanding import Case
 from knowledge.directory import Directory
+from knowledge.directory.coverage import is_stale
 from knowledge.index import KnowledgeIndex
-from knowledge.model import Chunk, Contact, Structure
+from knowledge.model import Chunk, Contact, Network, Structure
 from knowledge.referentials import NEED_THEMES
 
 KIND_WEIGHT = {"network": 1.0, "dispositif": 0.9, "document": 0.8, "structure": 0.35}
@@ -23,6 +25,8 @@ TOP_CONTRIBUTIONS = 3
 MAX_NETWORKS = 5
 SITES_PER_NETWORK = 2
 EXCERPT_CHARS = 360
+# Fields a contact shows (its position and name are not "contacts" a reader checks).
+SHOWN_FIELDS = frozenset({"address", "phone", "email", "website", "hours", "served_area"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def build_results(
     *,
     show_personal_emails: bool,
     place_name: str | None,
+    today: date,
 ) -> tuple[list[StructureResult], list[SourceRef]]:
     """For each of the best networks, the local site(s) that serve the person, or the network entry."""
     results: list[StructureResult] = []
@@ -100,9 +105,11 @@ def build_results(
             for match in sites:
                 site = match.structure
                 place = place_name or (case.department or "")
-                contacts = tuple(_contact(c, index, show_personal_emails) for c in site.contacts)
+                contacts = tuple(_contact(c, index, show_personal_emails, today) for c in site.contacts)
                 for contact in site.contacts:
-                    cited.setdefault(contact.source_id, _source_ref(contact.source_id, index))
+                    for source_id in _source_ids(contact):
+                        cited.setdefault(source_id, _source_ref(source_id, index))
+                far = match.distance_km is not None and match.level not in ("commune",) and match.distance_km >= 1
                 results.append(
                     StructureResult(
                         id=site.id,
@@ -112,18 +119,23 @@ def build_results(
                         reasons=(
                             *why,
                             messages.site_level(match.level, place),
+                            *((messages.distance(match.distance_km),) if far and match.distance_km else ()),
                             *((messages.other_sites(others),) if others and case.commune is None else ()),
                         ),
                         departments=tuple(directory.departments_served(site)),
                         contacts=contacts,
                         excerpts=(*excerpts, *_site_excerpts(site, index)),
+                        distance_km=match.distance_km,
                     )
                 )
         else:
             covered = directory.departments_covered(entry.network)
+            national = _national_contact(network)
             reasons = why
             if case.commune is not None or case.department is not None:
-                reasons = (*why, messages.no_local_site(covered))
+                reasons = (*why, messages.no_local_site(covered, national is not None))
+            if national is not None:
+                cited.setdefault(network.source.id, _source_ref(network.source.id, index))
             results.append(
                 StructureResult(
                     id=f"network:{entry.network}",
@@ -132,7 +144,7 @@ def build_results(
                     score=entry.score,
                     reasons=reasons,
                     departments=tuple(covered),
-                    contacts=(),
+                    contacts=(national,) if national is not None else (),
                     excerpts=excerpts,
                 )
             )
@@ -170,10 +182,11 @@ def _site_excerpts(site: Structure, index: KnowledgeIndex) -> tuple[Excerpt, ...
     )
 
 
-def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool) -> ContactInfo:
+def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool, today: date) -> ContactInfo:
     source = index.sources.get(contact.source_id)
     as_of = contact.as_of or (source.as_of if source else None)
     email = contact.email if (show_personal_emails or not contact.email_possibly_personal) else None
+    provenance = _provenance(contact, index, as_of)
     return ContactInfo(
         label=contact.label,
         phone=contact.phone,
@@ -184,6 +197,49 @@ def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool
         url=contact.url,
         source=(source.origin if source else contact.source_id),
         as_of=as_of.isoformat() if as_of else None,
+        phone_note=contact.phone_note,
+        hours=tuple(messages.hours_line(h.day, h.hours) for h in contact.hours),
+        provenance=provenance,
+        stale=is_stale(contact, today),
+    )
+
+
+def _provenance(contact: Contact, index: KnowledgeIndex, as_of: date | None) -> tuple[Provenance, ...]:
+    """Which source gave which shown field, as of when, grouped: one line per (source, date)."""
+    if not contact.origins:
+        source = index.sources.get(contact.source_id)
+        return (Provenance((), source.origin if source else contact.source_id, as_of.isoformat() if as_of else None),)
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for origin in contact.origins:
+        if origin.field not in SHOWN_FIELDS:
+            continue
+        source = index.sources.get(origin.source_id)
+        key = (source.origin if source else origin.source_id, origin.as_of.isoformat() if origin.as_of else None)
+        groups.setdefault(key, []).append(messages.FIELD_LABELS[origin.field])
+    return tuple(Provenance(tuple(fields), name, when) for (name, when), fields in groups.items())
+
+
+def _source_ids(contact: Contact) -> list[str]:
+    return list(dict.fromkeys([contact.source_id, *(o.source_id for o in contact.origins)]))
+
+
+def _national_contact(network: Network) -> ContactInfo | None:
+    """The network's official locator and national number, from its sheet; None when the sheet has neither."""
+    national = network.national
+    if national is None:
+        return None
+    return ContactInfo(
+        label=messages.national_label(network.short_name),
+        phone=national.phone,
+        email=None,
+        address=None,
+        commune=None,
+        department=None,
+        url=national.locator_url,
+        source=network.source.origin,
+        as_of=network.source.as_of.isoformat() if network.source.as_of else None,
+        kind="national",
+        phone_note=national.phone_note,
     )
 
 

@@ -31,6 +31,18 @@ class Understood:
     department: str | None
 
 
+ContactKind = Literal["site", "national"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where some fields of a contact come from: "téléphone, courriel — Service-Public.fr / DILA, 2019-10-22"."""
+
+    fields: tuple[str, ...]
+    source: str
+    as_of: str | None
+
+
 @dataclass(frozen=True)
 class ContactInfo:
     label: str
@@ -42,6 +54,13 @@ class ContactInfo:
     url: str | None
     source: str
     as_of: str | None
+    # "site": a local site's contact; "national": the network's official locator and national number.
+    kind: ContactKind = "site"
+    phone_note: str | None = None
+    hours: tuple[str, ...] = ()
+    provenance: tuple[Provenance, ...] = ()
+    # The oldest of its dates is more than two years old: to check before passing it on.
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,8 @@ class StructureResult:
     departments: tuple[str, ...]
     contacts: tuple[ContactInfo, ...]
     excerpts: tuple[Excerpt, ...]
+    # Straight-line distance from the person's commune centre to the site, when both are known.
+    distance_km: float | None = None
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,32 @@ class Section(Record):
     text: str
 
 
+DirectoryField = Literal["name", "address", "phone", "email", "website", "hours", "coordinates", "served_area"]
+Weekday = Literal["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+WEEKDAYS: tuple[Weekday, ...] = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+class FieldOrigin(Record):
+    """Which source gave one field of a site, as of when: merged sites keep this for every field."""
+
+    field: DirectoryField
+    source_id: str
+    as_of: date | None = None
+
+
+class DayHours(Record):
+    """Opening hours of one day, as the source writes them ("09:00 - 12:00 / 13:30 - 17:00")."""
+
+    day: Weekday
+    hours: str
+
+
 class Contact(Record):
     """A way to reach a structure, only ever taken from imported official data."""
 
     label: str
     phone: str | None = None
+    phone_note: str | None = Field(default=None, description="Tariff notice of the number (« numéro vert »…)")
     email: str | None = None
     email_possibly_personal: bool = Field(
         default=False, description="The directory flags it as possibly nominative: not displayed by default"
@@ -56,8 +77,12 @@ class Contact(Record):
     commune: str | None = None
     department: str | None = None
     url: str | None = None
+    hours: tuple[DayHours, ...] = ()
     source_id: str
     as_of: date | None = None
+    origins: tuple[FieldOrigin, ...] = Field(
+        default=(), description="Source and date of each field, when it differs from source_id / as_of"
+    )
 
     @field_validator("url")
     @classmethod
@@ -87,9 +112,16 @@ class Structure(Record):
     commune: str | None = None
     department: str | None = None
     serves: ServedTerritory = ServedTerritory()
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    reception: bool = Field(default=True, description="Receives the public (a regional direction does not)")
+    identifiers: tuple[str, ...] = Field(
+        default=(), description="Codes shared across sources ('safir:69188', 'unml:01053'): the same site"
+    )
     contacts: tuple[Contact, ...] = ()
     offer: tuple[Section, ...] = Field(default=(), description="What this site adds to its network's offer")
     source_id: str
+    sources: tuple[str, ...] = Field(default=(), description="Every source merged into this site")
 
     @field_validator("department")
     @classmethod
@@ -117,6 +149,20 @@ class Tagged(Record):
         return _check_codes(value, ALL_THEMES, "thématique")
 
 
+class NationalAccess(Record):
+    """How to reach a network when no local site is known: its official locator page, its national number."""
+
+    locator_url: str | None = None
+    phone: str | None = None
+    phone_note: str | None = Field(default=None, description="Tariff notice: « service et appel gratuits »…")
+    evidence_url: str = Field(description="Official page where the locator and the number are published")
+
+    @field_validator("locator_url", "evidence_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return _check_web_url(value)
+
+
 class Network(Tagged):
     """A network of the SPRO and its offer of service."""
 
@@ -126,6 +172,7 @@ class Network(Tagged):
     circle: Circle
     summary: str
     website: str | None = None
+    national: NationalAccess | None = None
     sections: tuple[Section, ...]
     source: Source
 
@@ -171,6 +218,13 @@ class Chunk(Record):
     def passage(self) -> str:
         """The text given to the encoders: title and heading carry meaning the section text omits."""
         return f"{self.title} — {self.heading}\n{self.text}"
+
+
+def contact_label(name: str, phone: str | None, phone_note: str | None) -> str:
+    """A contact's label: the site's name, with the tariff notice of its number where a reader sees it."""
+    if phone and phone_note:
+        return f"{name} — tél. {phone_note[0].lower()}{phone_note[1:]}"
+    return name
 
 
 def _check_web_url(value: str | None) -> str | None:

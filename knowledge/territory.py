@@ -42,6 +42,8 @@ class Commune:
     postcodes: tuple[str, ...]
     # 0 for communes déléguées and associées: the COG gives them no population of their own.
     population: int
+    # (latitude, longitude) of the town hall (centres.csv); None when the source has no location.
+    centre: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,14 @@ def _merge(places: Sequence[_Place]) -> _Place:
     return _Place(communes, fallback, department, min(p.strength for p in places))
 
 
+def _read_centres(path: Path) -> dict[str, tuple[float, float]]:
+    """Commune centres written by scripts/build_commune_centres.py; none when the file is absent."""
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["insee"]: (float(row["latitude"]), float(row["longitude"])) for row in csv.DictReader(handle)}
+
+
 class Territory:
     """The communes and departments of the region, with indexes to recognise them in text."""
 
@@ -340,6 +350,7 @@ class Territory:
     def load(cls, directory: Path | None = None) -> Territory:
         """Read the shipped table (or the one in `directory`) written by scripts/build_territory.py."""
         directory = directory or DATA_DIR
+        centres = _read_centres(directory / "centres.csv")
         with (directory / "communes.csv").open(encoding="utf-8", newline="") as handle:
             communes = [
                 Commune(
@@ -354,6 +365,7 @@ class Territory:
                     zone_name=row["zone_name"] or None,
                     postcodes=tuple(row["postcodes"].split()),
                     population=int(row["population"] or 0),
+                    centre=centres.get(row["insee"]),
                 )
                 for row in csv.DictReader(handle)
             ]

@@ -20,11 +20,6 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 CACHE = Path(os.environ.get("SPRO_TEST_CACHE", ROOT / "var" / "test-cache" / "embeddings.sqlite"))
 
 
-def shared_structures() -> list[Path]:
-    folder = SHARED_DATA / "structures"
-    return [folder] if folder.is_dir() else []
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -44,9 +39,9 @@ def territory() -> Territory:
 
 @pytest.fixture(scope="session")
 def index_root(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
-    """The embedded base plus the real AURA directory extracts when ../shared/data is there."""
+    """The embedded base with its directory (normalised open data): what a fresh clone serves."""
     root = tmp_path_factory.mktemp("index")
-    build_index(root, encoder, shared_structures(), cache_path=CACHE)
+    build_index(root, encoder, (), cache_path=CACHE)
     return root
 
 

@@ -19,7 +19,7 @@ from knowledge.embedding import Encoder
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.settings import Settings
 from knowledge.territory import Territory
-from tests.conftest import CACHE, shared_structures
+from tests.conftest import CACHE
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,6 @@ def settings_for(data_dir: Path, **overrides: Any) -> Settings:
         "data_dir": data_dir,
         "admin_token": ADMIN,
         "rate_limit_per_minute": 0,
-        "sources": shared_structures(),
     }
     values.update(overrides)
     return Settings(**values)
@@ -153,7 +152,7 @@ def test_a_version_published_by_another_process_is_picked_up(
     with TestClient(create_app(settings, runtime=Runtime(settings, encoder, territory, index))) as client:
         before = client.get("/readyz").json()["index_version"]
         # What `spro ingest` (or another API worker's re-index) does: publish a new version in the same folder.
-        report = build_index(settings.index_dir, encoder, shared_structures(), force=True)
+        report = build_index(settings.index_dir, encoder, force=True)
         assert report.published and report.version != before
         deadline = time.monotonic() + 30
         while client.get("/readyz").json()["index_version"] != report.version:

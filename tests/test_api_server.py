@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CACHE, ROOT, shared_structures
+from tests.conftest import CACHE, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +41,8 @@ def test_spro_serve_builds_a_missing_index_then_serves_without_logging_the_text(
         "SPRO_ADMIN_TOKEN": "jeton-de-test",
         "PYTHONUNBUFFERED": "1",
     }
-    sources = [arg for path in shared_structures() for arg in ("--source", str(path))]
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--build-if-missing", *sources]
+               "--build-if-missing"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     marker = "Zorglubienne"

@@ -14,7 +14,7 @@ from ingest.build import BuildFailed, build_index
 from knowledge.embedding import Encoder, SentenceTransformerEncoder
 from knowledge.index import IndexRefused, KnowledgeIndex, current_dir, load_latest
 from knowledge.referentials import NETWORK_IDS
-from tests.conftest import CACHE, ROOT, shared_structures
+from tests.conftest import CACHE, ROOT
 
 REQUIRED_NETWORKS = (
     "cio scuio information_jeunesse mission_locale france_travail cap_emploi apec cep_actifs cci cma "
@@ -63,10 +63,10 @@ def test_directory_contacts_keep_their_source_and_date(shared_data: Path, knowle
 
 def test_reingest_with_nothing_changed_embeds_nothing(index_root: Path, encoder: Encoder) -> None:
     before = current_dir(index_root)
-    report = build_index(index_root, encoder, shared_structures(), cache_path=CACHE)
+    report = build_index(index_root, encoder, cache_path=CACHE)
     assert report.unchanged and report.embedded == 0
     assert current_dir(index_root) == before
-    forced = build_index(index_root, encoder, shared_structures(), cache_path=CACHE, force=True)
+    forced = build_index(index_root, encoder, cache_path=CACHE, force=True)
     assert forced.published and forced.embedded == 0 and forced.reused == forced.chunks
 
 
@@ -142,9 +142,8 @@ def test_ingest_command_builds_and_summarises(tmp_path: Path) -> None:
     if CACHE.exists():
         shutil.copy(CACHE, tmp_path / "index" / "embeddings.sqlite")
     env = {**os.environ, "SPRO_DATA_DIR": str(tmp_path)}
-    sources = [arg for path in shared_structures() for arg in ("--source", str(path))]
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "ingest", *sources], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "api.cli", "ingest"], env=env, capture_output=True, text=True,
         cwd=ROOT, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -3,7 +3,6 @@ a restart on a corrupted or partial index. Nothing here asserts a duration; `ben
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,7 @@ from knowledge.embedding import Encoder
 from knowledge.index import current_dir, load_latest, versions_dir
 from knowledge.model import Chunk
 from knowledge.settings import Settings
-from tests.conftest import CACHE, ROOT, shared_structures
+from tests.conftest import CACHE, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +49,6 @@ def data_dir(tmp_path: Path, index_root: Path) -> Path:
     return data
 
 
-def server_env() -> dict[str, str]:
-    """A re-index by the server or by `spro ingest` reads the same sources as the session's index."""
-    return {"SPRO_SOURCES": json.dumps([str(p) for p in shared_structures()])}
-
-
 def served_version(server: ServerProcess) -> str:
     version = httpx.get(f"{server.base_url}/readyz", timeout=30).json()["index_version"]
     assert isinstance(version, str)
@@ -62,7 +56,7 @@ def served_version(server: ServerProcess) -> str:
 
 
 def test_reindex_swap_on_a_real_server_under_load_fails_no_request(tmp_path: Path, data_dir: Path) -> None:
-    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log", extra_env=server_env())
+    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log")
     with server:
         server.wait_ready()
         old = served_version(server)
@@ -143,7 +137,7 @@ def test_ingest_killed_mid_build_keeps_the_served_index_and_the_next_build_succe
         db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in forgotten])
     assert _cached(cache_path, forgotten) == set()
 
-    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **server_env()}
+    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     build = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--force"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -170,7 +164,7 @@ def test_ingest_killed_mid_build_keeps_the_served_index_and_the_next_build_succe
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # The next build takes the lock the dead one held, reuses what it paid for, and publishes.
-    report = build_index(index_dir, encoder, shared_structures(), force=True)
+    report = build_index(index_dir, encoder, force=True)
     assert report.published and report.version != before.version
     still_missing = set(forgotten) - paid_for
     assert report.embedded == sum(1 for key in keys if key in still_missing)
@@ -184,7 +178,7 @@ def test_restart_on_a_corrupted_current_version_serves_the_last_good_one(
 ) -> None:
     index_dir = data_dir / "index"
     good, _ = load_latest(index_dir, encoder.name)
-    damaged = build_index(index_dir, encoder, shared_structures(), force=True)
+    damaged = build_index(index_dir, encoder, force=True)
     assert damaged.version is not None and damaged.version != good.version
     dense = versions_dir(index_dir) / damaged.version / "dense.faiss"
     with dense.open("r+b") as handle:  # a disk that filled up, a copy cut short
@@ -194,7 +188,7 @@ def test_restart_on_a_corrupted_current_version_serves_the_last_good_one(
     partial.mkdir()
     (partial / "chunks.jsonl").write_text("", encoding="utf-8")
 
-    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log", extra_env=server_env())
+    server = ServerProcess.spro_serve(data_dir, tmp_path / "server.log")
     with server:
         server.wait_ready()
         assert served_version(server) == good.version

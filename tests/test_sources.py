@@ -130,15 +130,18 @@ def test_real_directory_typologies_use_data_inclusion_codes(real_directory: Load
 
 
 @pytest.mark.shared_data
-def test_transitions_pro_gives_one_site_per_covered_department(structures_folder: Path) -> None:
+def test_transitions_pro_gives_one_structure_per_real_site_with_the_departments_it_serves(
+    structures_folder: Path,
+) -> None:
     loaded = load_paths([structures_folder / "transitions_pro_aura_2022.csv"])
     assert loaded.problems == []
-    assert len(loaded.structures) == 12
-    ain = by_id(loaded)["transitions_pro:01"]
-    assert ain.network == "transitions_pro"
-    assert ain.serves.departments == ("01",)
-    assert (ain.address, ain.postcode, ain.commune) == ("83/85 Boulevard Vivier Merle", "69003", "Lyon")
-    assert ain.department is None  # it serves the Ain from Lyon
+    assert len(loaded.structures) == 3  # Lyon, Clermont-Ferrand, Grenoble
+    lyon = by_id(loaded)["transitions_pro:69003"]
+    assert lyon.network == "transitions_pro"
+    assert lyon.serves.departments == ("01", "07", "26", "69")
+    assert (lyon.address, lyon.postcode, lyon.commune) == ("83/85 Boulevard Vivier Merle", "69003", "Lyon")
+    assert lyon.department is None  # it serves the Ain from Lyon
+    ain = lyon
     contact = ain.contacts[0]
     assert contact.department == "69"
     assert contact.email == "plateforme@transitionspro-ara.fr"
@@ -151,11 +154,24 @@ def test_transitions_pro_gives_one_site_per_covered_department(structures_folder
 
 
 @pytest.mark.shared_data
-def test_whole_structures_folder_loads_both_extracts(structures_folder: Path) -> None:
+def test_whole_structures_folder_loads_every_file(structures_folder: Path) -> None:
     loaded = load_paths([structures_folder])
-    assert loaded.problems == []
-    assert len(loaded.structures) == 505 + 12
-    assert len(loaded.sources) == 2
+    # Only the two Missions Locales of Saône-et-Loire that serve three communes of the region are left out.
+    assert [(Path(p.path).name, p.line) for p in loaded.problems] == [
+        ("mission_locale_zones_couverture_unml_2026.csv", 316),
+        ("mission_locale_zones_couverture_unml_2026.csv", 455),
+    ]
+    per_source = Counter(s.source_id for s in loaded.structures)
+    assert per_source == {
+        "annuaire/annuaire_sp_2019_aura_spro.csv": 505,
+        "sites/france_services_anct_2024.csv": 325,
+        "sites/france_travail_agences_2019.csv": 102,
+        "sites/france_travail_directions_2024.csv": 8,
+        "sites/mission_locale_referentiel_milo_2023.csv": 61,
+        "unml/mission_locale_zones_couverture_unml_2026.csv": 61,
+        "transitions_pro/transitions_pro_aura_2022.csv": 3,
+    }
+    assert {s.id for s in loaded.sources} == set(per_source)
 
 
 # --- DILA JSON export (fictitious fixture) ----------------------------------------------------------------

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from api import messages
-from api.deps import AdminDep, ServicesDep, StoreDep
+from api.deps import AdminDep, ServedDep, ServicesDep, StoreDep
 from api.errors import ApiError, ErrorCode
 from api.routes import errors_doc
-from api.schemas import FeedbackOut, FeedbackPageOut, JobOut, ReindexIn, StatsOut
+from api.schemas import (
+    CoverageRowOut,
+    DepartmentCode,
+    FeedbackOut,
+    FeedbackPageOut,
+    JobOut,
+    ReindexIn,
+    StatsOut,
+)
+from knowledge.directory.coverage import coverage
+from knowledge.referentials import DEPARTMENTS, NetworkId
 
 router = APIRouter(
     prefix="/api/admin",
@@ -71,6 +82,29 @@ def stats(
     days: Annotated[int, Query(ge=1, le=366, description="Nombre de jours, aujourd'hui compris")] = 30,
 ) -> StatsOut:
     return StatsOut.from_domain(store.question_stats(days), days)
+
+
+@router.get(
+    "/coverage",
+    summary="Couverture de l'annuaire",
+    description=(
+        "Par réseau et par département : nombre de sites qui reçoivent du public (0 : trou), date de la donnée "
+        "la plus récente, part des sites avec téléphone, courriel, horaires, et sites dont un contact a plus de "
+        "deux ans (« à vérifier »). Une ligne régionale par réseau (département absent)."
+    ),
+    response_model=list[CoverageRowOut],
+    responses=errors_doc(422, 503),
+)
+def directory_coverage(
+    served: ServedDep,
+    network: Annotated[NetworkId | None, Query(description="Réseau (code)")] = None,
+    department: Annotated[DepartmentCode | None, Query(description="Département")] = None,
+) -> list[CoverageRowOut]:
+    index = served.runtime.index
+    networks = [network] if network else sorted(index.networks)
+    departments = [department] if department else sorted(DEPARTMENTS)
+    rows = coverage(index.records.structures, networks, departments, date.today())
+    return [CoverageRowOut.from_domain(row) for row in rows]
 
 
 @router.get(

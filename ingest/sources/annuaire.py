@@ -16,7 +16,7 @@ from pathlib import PurePath
 from pydantic import ValidationError
 
 from ingest.sources.base import Loaded, Problem
-from knowledge.model import Contact, ServedTerritory, Source, Structure
+from knowledge.model import Contact, ServedTerritory, Source, Structure, contact_label
 from knowledge.referentials import DEPARTMENTS, NetworkId
 
 # One CSV data row: its first physical line in the file and its values by column name.
@@ -370,11 +370,10 @@ def _contact(
     source_id: str,
     as_of: date | None,
 ) -> Contact:
-    # Contact has no field for a tariff notice: it goes into the label, where a reader sees it.
-    label = f"{name} — tél. {phone_note[0].lower()}{phone_note[1:]}" if phone and phone_note else name
     return Contact(
-        label=label,
+        label=contact_label(name, phone, phone_note),
         phone=phone,
+        phone_note=phone_note if phone else None,
         email=email,
         email_possibly_personal=email_possibly_personal,
         address=address.street,

@@ -8,16 +8,20 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.sources import annuaire, data_inclusion, documents, transitions_pro
+from ingest.sources import annuaire, data_inclusion, documents, open_sites, transitions_pro, unml_coverage
 from ingest.sources.annuaire import Rows
 from ingest.sources.base import Loaded, Problem
+from knowledge.territory import Territory
 
 # Tried in this order: UTF-8 (a BOM is dropped), then the Windows encoding spreadsheets often save in.
 _ENCODINGS = ("utf-8-sig", "cp1252")
 
 
-def load_paths(paths: Sequence[Path]) -> Loaded:
-    """Records from files and folders (walked in sorted order); every unusable input is a Problem."""
+def load_paths(paths: Sequence[Path], territory: Territory | None = None) -> Loaded:
+    """Records from files and folders (walked in sorted order); every unusable input is a Problem.
+
+    The territory, when given, lets loaders restore the spelling of upper-case commune names.
+    """
     loaded = Loaded()
     di_structures: list[data_inclusion.Item] = []
     di_services: list[data_inclusion.Item] = []
@@ -33,7 +37,7 @@ def load_paths(paths: Sequence[Path]) -> Loaded:
         for path in files:
             if documents.is_sidecar(path):
                 continue
-            part = _load_file(path, base, di_structures, di_services)
+            part = _load_file(path, base, di_structures, di_services, territory)
             _merge(loaded, part, str(path), seen)
     if di_structures or di_services:
         part = data_inclusion.load_data_inclusion(di_structures, di_services)
@@ -56,6 +60,7 @@ def _load_file(
     base: Path,
     di_structures: list[data_inclusion.Item],
     di_services: list[data_inclusion.Item],
+    territory: Territory | None = None,
 ) -> Loaded:
     """One file through the loader its name and content call for; data·inclusion records are gathered."""
     loaded = Loaded()
@@ -91,7 +96,7 @@ def _load_file(
         return fail("fichier vide")  # a lone byte-order mark
     if suffix == ".json":
         return _load_json(text, where, di_structures, di_services)
-    return _load_csv(text, where, di_structures, di_services)
+    return _load_csv(text, where, di_structures, di_services, territory)
 
 
 def decode(content: bytes) -> str | None:
@@ -160,6 +165,7 @@ def _load_csv(
     where: str,
     di_structures: list[data_inclusion.Item],
     di_services: list[data_inclusion.Item],
+    territory: Territory | None = None,
 ) -> Loaded:
     header, rows, problems = read_csv(text, where)
     loaded = Loaded(problems=problems)
@@ -169,6 +175,10 @@ def _load_csv(
         loaded.problems.append(Problem(where, None, "en-tête absent"))
     elif annuaire.CSV_COLUMNS <= columns:
         loaded.extend(annuaire.load_annuaire_rows(typed, where))
+    elif open_sites.CSV_COLUMNS <= columns:
+        loaded.extend(open_sites.load_open_sites(typed, where, territory))
+    elif unml_coverage.CSV_COLUMNS <= columns:
+        loaded.extend(unml_coverage.load_unml_coverage(typed, where))
     elif transitions_pro.CSV_COLUMNS <= columns:
         loaded.extend(transitions_pro.load_transitions_pro_rows(typed, where))
     elif data_inclusion.SERVICE_CSV_COLUMNS <= columns:

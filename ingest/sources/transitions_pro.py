@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
 
@@ -25,11 +26,12 @@ _DEFAULT_NAME = "Transitions Pro Auvergne-Rhône-Alpes"
 
 
 def load_transitions_pro_rows(rows: Rows, path: str) -> Loaded:
-    """One Structure per covered department: the référent site that serves it."""
+    """One Structure per référent site, serving the departments the file assigns to it."""
     loaded = Loaded()
     source_id = f"transitions_pro/{PurePath(path).name}"
     seen: set[str] = set()
     dates: list[date] = []
+    sites: dict[str, _Site] = {}
     for line, row in rows:
         declared = _text(row, "departement_couvert")
         if not declared:
@@ -42,46 +44,17 @@ def load_transitions_pro_rows(rows: Rows, path: str) -> Loaded:
         if covered in seen:
             loaded.problems.append(Problem(path, line, f"département « {covered} » en double"))
             continue
-        street, postcode, commune = _split_address(_text(row, "adresse_site_referent"))
-        site_department = postcode[:2] if postcode and postcode[:2] in DEPARTMENTS else None
-        base_name = _text(row, "nom") or _DEFAULT_NAME
-        name = f"{base_name} — site de {commune}" if commune else base_name
+        seen.add(covered)
+        address = _text(row, "adresse_site_referent")
         as_of = _date_in(_text(row, "source"))
         if as_of is not None:
             dates.append(as_of)
-        try:
-            structure = Structure(
-                id=f"transitions_pro:{covered}",
-                name=name,
-                network="transitions_pro",
-                address=street,
-                postcode=postcode,
-                commune=commune,
-                # One record per covered department, most of them served from another department's site:
-                # the site's own department would make the Lyon site answer four times for the Rhône.
-                department=None,
-                serves=ServedTerritory(departments=(covered,)),
-                contacts=(
-                    Contact(
-                        label=name,
-                        email=clean_email(_text(row, "email")),
-                        address=street,
-                        postcode=postcode,
-                        commune=commune,
-                        department=site_department,
-                        url=normalise_url(_text(row, "site_web")),
-                        source_id=source_id,
-                        as_of=as_of,
-                    ),
-                ),
-                source_id=source_id,
-            )
-        except ValidationError as error:
-            fields = ", ".join(".".join(str(part) for part in detail["loc"]) for detail in error.errors())
-            loaded.problems.append(Problem(path, line, f"enregistrement invalide (champs : {fields})"))
-            continue
-        seen.add(covered)
-        loaded.structures.append(structure)
+        site = sites.setdefault(" ".join(address.lower().split()), _Site(row, line, address, as_of))
+        site.departments.append(covered)
+    for site in sites.values():
+        structure = _site(site, path, source_id, loaded.problems)
+        if structure is not None:
+            loaded.structures.append(structure)
     if loaded.structures:
         loaded.sources.append(
             Source(
@@ -94,6 +67,56 @@ def load_transitions_pro_rows(rows: Rows, path: str) -> Loaded:
             )
         )
     return loaded
+
+
+@dataclass
+class _Site:
+    """One référent site: its first row, and every department the file assigns to it."""
+
+    row: Mapping[str, str]
+    line: int
+    address: str
+    as_of: date | None
+    departments: list[str] = field(default_factory=list)
+
+
+def _site(site: _Site, path: str, source_id: str, problems: list[Problem]) -> Structure | None:
+    row = site.row
+    street, postcode, commune = _split_address(site.address)
+    site_department = postcode[:2] if postcode and postcode[:2] in DEPARTMENTS else None
+    base_name = _text(row, "nom") or _DEFAULT_NAME
+    name = f"{base_name} — site de {commune}" if commune else base_name
+    departments = tuple(sorted(site.departments))
+    try:
+        return Structure(
+            id=f"transitions_pro:{postcode or departments[0]}",
+            name=name,
+            network="transitions_pro",
+            address=street,
+            postcode=postcode,
+            commune=commune,
+            # The site serves the departments the file lists for it, not only the one where it stands.
+            department=None,
+            serves=ServedTerritory(departments=departments),
+            contacts=(
+                Contact(
+                    label=name,
+                    email=clean_email(_text(row, "email")),
+                    address=street,
+                    postcode=postcode,
+                    commune=commune,
+                    department=site_department,
+                    url=normalise_url(_text(row, "site_web")),
+                    source_id=source_id,
+                    as_of=site.as_of,
+                ),
+            ),
+            source_id=source_id,
+        )
+    except ValidationError as error:
+        fields = ", ".join(".".join(str(part) for part in detail["loc"]) for detail in error.errors())
+        problems.append(Problem(path, site.line, f"enregistrement invalide (champs : {fields})"))
+        return None
 
 
 def _split_address(text: str) -> tuple[str | None, str | None, str | None]:
