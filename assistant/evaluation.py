@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.referral import Referral
+from assistant.referral import ContactInfo, Referral
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class CaseResult:
     clarification: str | None
     refused: bool
     seconds: float
+    # For each of the three first structures: its network, and whether it gives a phone, an e-mail or an
+    # address of a site in (or serving, per its source) the person's department, when that is known.
+    local_contacts: tuple[tuple[str, bool], ...] = ()
 
     @property
     def rank(self) -> int | None:
@@ -77,6 +80,8 @@ class Scores:
     territory: float | None = None
     clarification: float | None = None
     refusal: float | None = None
+    local_contact: float | None = None
+    local_contact_open_data: float | None = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -84,8 +89,10 @@ def _ratio(values: list[bool]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def score(results: Iterable[CaseResult]) -> Scores:
+def score(results: Iterable[CaseResult], open_data: frozenset[str] = frozenset()) -> Scores:
+    """The scores of a group; `open_data` names the networks that have sites in the directory."""
     results = list(results)
+    located = [local for r in results if r.case.department or r.case.commune for local in r.local_contacts]
     ranked = [r for r in results if r.case.networks]
     territorial = [r for r in results if r.case.department or r.case.commune]
     failures = [
@@ -106,6 +113,8 @@ def score(results: Iterable[CaseResult]) -> Scores:
         territory=_ratio([r.territory_ok for r in territorial]),
         clarification=_ratio([r.clarification == r.case.clarification for r in results]),
         refusal=_ratio([r.refused == r.case.refusal for r in results]),
+        local_contact=_ratio([local for _, local in located]),
+        local_contact_open_data=_ratio([local for network, local in located if network in open_data]),
         failures=failures,
     )
 
@@ -121,6 +130,10 @@ def run_case(case: GoldenCase, turn: Callable[[str, str | None], Referral]) -> C
     elapsed = (time.perf_counter() - started) / max(len(case.turns), 1)
     assert referral is not None
     networks = tuple(dict.fromkeys(s.network for s in referral.structures))
+    department = referral.understood.department
+    local = tuple(
+        (s.network, any(_local(c, department, s.departments) for c in s.contacts)) for s in referral.structures[:3]
+    ) if department else ()
     return CaseResult(
         case=case,
         ranked_networks=networks,
@@ -129,7 +142,15 @@ def run_case(case: GoldenCase, turn: Callable[[str, str | None], Referral]) -> C
         clarification=referral.clarification.slot if referral.clarification else None,
         refused=not referral.structures and referral.clarification is None,
         seconds=elapsed,
+        local_contacts=local,
     )
+
+
+def _local(contact: ContactInfo, department: str, served: tuple[str, ...]) -> bool:
+    """A site's phone, e-mail or address, standing in or serving the person's department (a national number
+    does not count: the Transitions Pro site of Lyon that its source assigns to the Ain counts for the Ain)."""
+    reachable = contact.phone or contact.email or contact.address
+    return contact.kind == "site" and bool(reachable) and (contact.department == department or department in served)
 
 
 def latency_summary(results: list[CaseResult]) -> dict[str, float]:
