@@ -86,17 +86,21 @@ def _group(structures: Sequence[Structure]) -> list[list[int]]:
         parent[rb] = ra
         group_sources[ra] |= group_sources.pop(rb)
 
-    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+    # The same id first (one record loaded twice), then shared codes, then same commune.
+    first_of: dict[str, int] = {}
     for i, site in enumerate(structures):
-        by_key[("id", site.id)].append(i)
-        for identifier in site.identifiers:
-            by_key[(site.network, identifier)].append(i)
-    for (kind, _), indices in by_key.items():
+        union(first_of.setdefault(site.id, i), i, same_id=True)
+    by_code: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i in first_of.values():
+        for identifier in structures[i].identifiers:
+            by_code[(structures[i].network, identifier)].append(i)
+    for indices in by_code.values():
         for other in indices[1:]:
-            union(indices[0], other, same_id=kind == "id")
+            union(indices[0], other)
 
     by_place: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, site in enumerate(structures):
+    for i in first_of.values():
+        site = structures[i]
         if site.commune_insee:
             by_place[(site.network, site.commune_insee)].append(i)
     for indices in by_place.values():
