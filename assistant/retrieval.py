@@ -39,7 +39,16 @@ class Retriever:
         self._encoder = encoder
         words = {w for c in index.chunks for w in fold(c.passage()).replace("'", " ").split() if w.isalpha()}
         self._vocabulary = sorted(w for w in words if len(w) >= 5)
-        self._known = set(words)
+        self._words = words
+        # Site passages name places and people's namesakes (Saint-Martin, Pierre-Bénite…): a capitalised word
+        # counts as known only when the offers and sheets use it.
+        self._known = {
+            w
+            for c in index.chunks
+            if c.kind != "structure"
+            for w in fold(c.passage()).replace("'", " ").split()
+            if w.isalpha()
+        }
 
     def search(self, query: str, expansions: tuple[str, ...] = (), k: int = CANDIDATES) -> list[Hit]:
         """Fused hits for a query; abbreviations are expanded for BM25, the dense channel reads both."""
@@ -87,7 +96,7 @@ class Retriever:
         """Correct long unknown words to the closest corpus word ("mecanik" -> "mecanique")."""
         out = []
         for word in fold(text).replace("'", " ").split():
-            if len(word) >= 5 and word.isalpha() and word not in self._known:
+            if len(word) >= 5 and word.isalpha() and word not in self._words:
                 best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=75)
                 out.append(best[0] if best else word)
             else:
