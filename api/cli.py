@@ -86,8 +86,8 @@ def ingest(
     console.print(
         f"Index {state} : {report.networks} réseaux, {report.dispositifs} dispositifs, "
         f"{report.structures} structures, {report.documents} documents ; {report.chunks} passages "
-        f"({report.embedded} calculés, {report.reused} repris du cache) ; {len(report.problems)} problème(s) ; "
-        f"{report.seconds:.1f} s."
+        f"({report.embedded} calculés, {report.shipped} livrés avec la base, {report.reused} repris du cache) ; "
+        f"{len(report.problems)} problème(s) ; {report.seconds:.1f} s."
     )
 
 
@@ -163,12 +163,14 @@ def coverage(
     from datetime import date
 
     from knowledge.directory.coverage import coverage as coverage_rows
+    from knowledge.embedding import load_encoder
     from knowledge.index import IndexRefused, load_latest
     from knowledge.referentials import DEPARTMENTS
 
     settings = Settings()
     try:
-        index, _ = load_latest(settings.index_dir, settings.encoder)
+        # The encoder is only named (its weights are not loaded): the served version must match it.
+        index, _ = load_latest(settings.index_dir, load_encoder(settings.encoder).name)
     except IndexRefused as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -247,14 +249,18 @@ def evaluate(
     assistant.turn("échauffement : jeune de 18 ans à Lyon")  # the first call pays one-off costs
     results = [run_case(case, assistant.turn) for case in golden]
     table = Table(title=f"Jeu de référence : {len(golden)} cas")
-    for column in ("Partie", "Cas", "hit@1", "hit@3", "MRR", "Territoire", "Clarification", "Refus"):
+    columns = ("Partie", "Cas", "hit@1", "hit@3", "MRR", "Territoire", "Clarification", "Refus", "Contact local",
+               "Contact local (réseaux en données ouvertes)")
+    for column in columns:
         table.add_column(column, justify="right")
+    open_data = frozenset(runtime.assistant(MemoryStore()).directory.networks())
     groups = {"dev": [r for r in results if r.case.split == "dev"],
               "held-out": [r for r in results if r.case.split != "dev"], "tout": results}
     for name, group in groups.items():
-        s = score(group)
+        s = score(group, open_data)
         table.add_row(name, str(s.cases), *(_pct(v) for v in (s.hit_at_1, s.hit_at_3, s.mrr, s.territory,
-                                                             s.clarification, s.refusal)))
+                                                             s.clarification, s.refusal, s.local_contact,
+                                                             s.local_contact_open_data)))
     console.print(table)
     latency = latency_summary(results)
     console.print(f"Latence d'un tour (encodage compris) : médiane {latency['p50_ms']:.0f} ms, "

@@ -106,6 +106,11 @@ def build_results(
                 site = match.structure
                 place = place_name or (case.department or "")
                 contacts = tuple(_contact(c, index, show_personal_emails, today) for c in site.contacts)
+                if not any(c.phone or c.email for c in contacts):
+                    # A France Travail agency has an address but no number of its own: its network's national
+                    # number and locator complete it.
+                    national = _national_contact(network)
+                    contacts = (*contacts, *((national,) if national is not None else ()))
                 for contact in site.contacts:
                     for source_id in _source_ids(contact):
                         cited.setdefault(source_id, _source_ref(source_id, index))
