@@ -101,8 +101,14 @@ def no_local_site(departments: list[str], national: bool) -> str:
     return f"Pas de site local connu pour ce lieu (sites connus dans : {names}){way}"
 
 
-def national_label(network_name: str) -> str:
-    return f"{network_name} — annuaire officiel et numéro national (pas de contact local dans la base)"
+def national_label(network_name: str, locator: bool, phone: bool) -> str:
+    what = {
+        (True, True): "annuaire officiel et numéro national",
+        (True, False): "annuaire officiel des sites",
+        (False, True): "numéro national et site officiel",
+        (False, False): "site officiel du réseau",
+    }[(locator, phone)]
+    return f"{network_name} — {what} (pas de contact local dans la base)"
 
 
 # Labels of the fields of a site, in the order an answer lists them.

@@ -229,22 +229,28 @@ def _source_ids(contact: Contact) -> list[str]:
 
 
 def _national_contact(network: Network) -> ContactInfo | None:
-    """The network's official locator and national number, from its sheet; None when the sheet has neither."""
+    """The network's official locator and national number from its sheet, else its official site; None when
+    the sheet has none of them (never an invented way in)."""
     national = network.national
-    if national is None:
+    locator = national.locator_url if national else None
+    phone = national.phone if national else None
+    url = locator or network.website
+    if url is None and phone is None:
         return None
+    as_of = network.source.as_of.isoformat() if network.source.as_of else None
     return ContactInfo(
-        label=messages.national_label(network.short_name),
-        phone=national.phone,
+        label=messages.national_label(network.short_name, locator is not None, phone is not None),
+        phone=phone,
         email=None,
         address=None,
         commune=None,
         department=None,
-        url=national.locator_url,
+        url=url,
         source=network.source.origin,
-        as_of=network.source.as_of.isoformat() if network.source.as_of else None,
+        as_of=as_of,
         kind="national",
-        phone_note=national.phone_note,
+        phone_note=national.phone_note if national else None,
+        provenance=(Provenance((), network.source.origin, as_of),),
     )
 
 

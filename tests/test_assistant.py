@@ -80,13 +80,39 @@ def test_dropout_aged_17_in_vienne_goes_to_local_mission_locale(assistant: Assis
     assert referral.sources
 
 
-def test_local_sites_come_with_official_contacts(shared_data: Path, assistant: Assistant) -> None:
+def test_local_sites_come_with_official_contacts_and_their_sources(assistant: Assistant) -> None:
     referral = assistant.turn("jeune de 17 ans décrocheur à Vienne")
     local = [s for s in referral.structures if not s.id.startswith("network:")]
     assert local, "un site local était attendu à Vienne"
-    contacts = [c for s in local for c in s.contacts]
-    assert contacts and all(c.source and c.as_of for c in contacts)
+    contacts = [c for s in local for c in s.contacts if c.kind == "site"]
+    assert contacts and all(c.source and c.as_of and c.provenance for c in contacts)
     assert all(c.department in (None, "38") for c in contacts)
+    ml = next(s for s in local if s.network == "mission_locale")
+    assert any("zone de couverture" in r for r in ml.reasons)  # the UNML coverage decided
+    (contact,) = [c for c in ml.contacts if c.kind == "site"]
+    sources = {p.source for p in contact.provenance}
+    assert len(sources) >= 2 and all(p.as_of for p in contact.provenance)  # phone of 2019, address of 2026
+    assert contact.stale  # a 2019 phone is to be checked
+
+
+def test_a_network_without_a_local_site_gives_its_official_locator_never_a_dead_end(assistant: Assistant) -> None:
+    referral = assistant.turn("personne avec une RQTH qui cherche un emploi à Chambéry")
+    cap_emploi = next(s for s in referral.structures if s.network == "cap_emploi")
+    (national,) = cap_emploi.contacts
+    assert national.kind == "national" and national.url is not None
+    assert national.url.startswith("https://lannuaire.service-public.gouv.fr/")
+    assert "pas de contact local" in national.label
+    agency = next(s for s in referral.structures if s.network == "france_travail")
+    numbers = [c for c in agency.contacts if c.kind == "national"]
+    assert [c.phone for c in numbers] == ["3949"]  # an agency with no number of its own: the national one
+
+
+def test_after_the_town_in_a_second_turn_the_three_first_structures_are_local(assistant: Assistant) -> None:
+    conversation = assistant.turn("jeune de 19 ans qui a arrêté ses études, sans emploi").conversation_id
+    referral = assistant.turn("à Bourgoin-Jallieu", conversation)
+    assert referral.understood.commune is not None and referral.understood.commune.insee == "38053"
+    for structure in referral.structures[:3]:
+        assert any(c.kind == "site" and (c.phone or c.address) for c in structure.contacts), structure.name
 
 
 def test_missing_town_is_asked_and_the_network_answer_still_shown(assistant: Assistant) -> None:
