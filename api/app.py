@@ -52,13 +52,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
         await run_in_threadpool(services.start, runtime)
-        upkeep = asyncio.create_task(_maintain(services))
+        tasks = [asyncio.create_task(_maintain(services)), asyncio.create_task(_watch_index(services))]
         try:
             yield {"services": services}
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.stop()
 
     app = FastAPI(
@@ -119,6 +121,17 @@ def _openapi_with_one_error_shape(app: FastAPI) -> Callable[[], dict[str, Any]]:
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory (`uvicorn --factory api.app:create_app_from_env`): settings from SPRO_ variables."""
     return create_app(Settings())
+
+
+async def _watch_index(services: Services) -> None:
+    """A version published by another process (spro ingest, another worker) is served within seconds."""
+    interval = services.settings.index_watch_interval
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(services.pick_up_published)
+        except Exception:
+            log.exception("index pick-up failed")
 
 
 async def _maintain(services: Services) -> None:

@@ -77,6 +77,10 @@ class Services:
         purged = self.store.purge_expired()
         if purged:
             log.info("purged %d expired conversation(s)", purged)
+        self.pick_up_published()
+
+    def pick_up_published(self) -> None:
+        """Serve the version another process published; costs one read of the `current` link when none did."""
         if self.reindexer.running:
             return
         served = self.slot.current

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
             "pick-up of an index version published by another process"
         ),
     )
+    index_watch_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Seconds between two checks of the published index version (a cheap read of the `current` link): "
+            "a version published by `spro ingest` or another API process is served within that delay"
+        ),
+    )
     teams_app_id: str | None = Field(default=None, description="Microsoft app (bot) id for the Teams endpoint")
     teams_app_secret: SecretStr | None = Field(default=None, description="Microsoft app secret")
     teams_tenant_id: str | None = Field(default=None, description="Azure AD tenant of a single-tenant bot")
