@@ -19,6 +19,7 @@ import numpy as np
 
 from ingest.cache import EmbeddingCache
 from ingest.chunking import chunk_records
+from ingest.shipped import load_shipped
 from ingest.sources.base import Loaded, Problem
 from ingest.sources.discovery import load_paths
 from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
@@ -60,6 +61,7 @@ class BuildReport:
     embedded: int
     reused: int
     seconds: float
+    shipped: int = 0  # vectors taken from those committed with the embedded base (ingest/shipped.py)
     records_per_network: dict[str, int] = field(default_factory=dict)
     records_per_department: dict[str, int] = field(default_factory=dict)
     networks: int = 0
@@ -109,8 +111,7 @@ def build_index(
         progress.stage("Lecture des sources", 1)
         loaded = gather(sources, knowledge_root)
         progress.advance(1)
-        names: dict[str, str] = {n.id: n.short_name for n in loaded.networks}
-        chunks = chunk_records(loaded.networks, loaded.dispositifs, loaded.structures, loaded.documents, names)
+        chunks = chunks_of(loaded)
         records = Records(
             networks=tuple(loaded.networks),
             dispositifs=tuple(loaded.dispositifs),
@@ -145,8 +146,8 @@ def build_index(
         if not chunks:
             raise BuildFailed("aucun passage à indexer : la base de connaissances est vide ou illisible")
 
-        vectors, embedded = _embed(chunks, encoder, cache_path or root / "embeddings.sqlite", progress)
-        report.embedded, report.reused = embedded, len(chunks) - embedded
+        vectors, embedded, shipped = _embed(chunks, encoder, cache_path or root / "embeddings.sqlite", progress)
+        report.embedded, report.shipped, report.reused = embedded, shipped, len(chunks) - embedded - shipped
 
         progress.stage("Écriture de l'index", 1)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + knowledge_hash[:8]
@@ -188,12 +189,31 @@ def build_index(
         return report
 
 
-def _embed(chunks: list[Chunk], encoder: Encoder, cache_path: Path, progress: Progress) -> tuple[np.ndarray, int]:
+def chunks_of(loaded: Loaded) -> list[Chunk]:
+    """The chunks of loaded records, in the build's stable order."""
+    names: dict[str, str] = {n.id: n.short_name for n in loaded.networks}
+    return chunk_records(loaded.networks, loaded.dispositifs, loaded.structures, loaded.documents, names)
+
+
+def embedded_passages(knowledge_root: Path = EMBEDDED) -> list[str]:
+    """What the encoder reads of the embedded base alone: the passages whose vectors are shipped with it."""
+    return [chunk.passage() for chunk in chunks_of(gather([], knowledge_root))]
+
+
+def _embed(
+    chunks: list[Chunk], encoder: Encoder, cache_path: Path, progress: Progress
+) -> tuple[np.ndarray, int, int]:
+    """The chunks' vectors from the cache, else the shipped ones, else computed: (vectors, computed, shipped)."""
     cache = EmbeddingCache(cache_path, encoder.name)
     try:
         passages = [c.passage() for c in chunks]
         keys = [cache.key(p) for p in passages]
         known = cache.get_many(keys)
+        shipped = load_shipped(encoder.name) if len(known) < len(set(keys)) else None
+        from_shipped = shipped.get_many([k for k in keys if k not in known]) if shipped is not None else {}
+        if from_shipped:
+            cache.put_many(from_shipped)  # the next build finds them where it looks first
+            known.update(from_shipped)
         missing = [i for i, key in enumerate(keys) if key not in known]
         progress.stage("Calcul des vecteurs", len(missing))
         for start in range(0, len(missing), BATCH):
@@ -203,7 +223,8 @@ def _embed(chunks: list[Chunk], encoder: Encoder, cache_path: Path, progress: Pr
             cache.put_many(fresh)  # committed per batch: a killed build keeps what it paid for
             known.update(fresh)
             progress.advance(len(batch))
-        return np.stack([known[k] for k in keys]).astype(np.float32), len(missing)
+        taken = sum(1 for key in keys if key in from_shipped)
+        return np.stack([known[k] for k in keys]).astype(np.float32), len(missing), taken
     finally:
         cache.close()
 

@@ -10,6 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def passage_key(encoder_name: str, passage: str) -> str:
+    """The content hash a passage's vector is stored under, here and in the shipped vectors (ingest/shipped.py)."""
+    return hashlib.sha256(f"{encoder_name}\u0000{passage}".encode()).hexdigest()
+
+
 class EmbeddingCache:
     """Vectors keyed by (encoder, passage text) hash; safe to share across builds, survives a kill."""
 
@@ -21,7 +26,7 @@ class EmbeddingCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
 
     def key(self, passage: str) -> str:
-        return hashlib.sha256(f"{self._encoder}\u0000{passage}".encode()).hexdigest()
+        return passage_key(self._encoder, passage)
 
     def get_many(self, keys: list[str]) -> dict[str, NDArray[np.float32]]:
         found: dict[str, NDArray[np.float32]] = {}

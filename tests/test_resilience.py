@@ -3,6 +3,7 @@ a restart on a corrupted or partial index. Nothing here asserts a duration; `ben
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,11 +22,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bench import load, workload
 from bench.processes import ADMIN_TOKEN, ServerProcess
-from ingest.build import build_index
-from ingest.cache import EmbeddingCache
+from ingest.build import build_index, chunks_of, gather
+from ingest.cache import passage_key
 from knowledge.embedding import Encoder
-from knowledge.index import current_dir, load_latest, versions_dir
-from knowledge.model import Chunk
+from knowledge.index import load_latest, versions_dir
 from knowledge.settings import Settings
 from tests.conftest import CACHE, ROOT
 
@@ -103,11 +103,14 @@ def test_reindex_swap_on_a_real_server_under_load_fails_no_request(tmp_path: Pat
     assert len(result.latencies_ms) > 0
 
 
-def _passage_keys(index_dir: Path, cache: EmbeddingCache) -> list[str]:
-    current = current_dir(index_dir)
-    assert current is not None
-    lines = (current / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    return [cache.key(Chunk.model_validate_json(line).passage()) for line in lines if line]
+def _new_notes(folder: Path) -> Path:
+    """Documents no cache and no shipped vector file has seen: passages the next build has to embed."""
+    folder.mkdir()
+    for note in range(MISSING_PASSAGES // 8):
+        steps = "".join(f"## Étape {step}\n\nNote fictive {note}-{step} sur un parcours d'orientation.\n\n"
+                        for step in range(8))
+        (folder / f"note-{note}.md").write_text(f"---\nnetwork: cio\n---\n{steps}", encoding="utf-8")
+    return folder
 
 
 def _cached(cache_path: Path, keys: list[str]) -> set[str]:
@@ -122,22 +125,21 @@ def _cached(cache_path: Path, keys: list[str]) -> set[str]:
 
 
 def test_ingest_killed_mid_build_keeps_the_served_index_and_the_next_build_succeeds(
-    data_dir: Path, encoder: Encoder
+    tmp_path: Path, data_dir: Path, encoder: Encoder
 ) -> None:
     index_dir = data_dir / "index"
     cache_path = index_dir / "embeddings.sqlite"
     before, _ = load_latest(index_dir, encoder.name)
     versions_before = sorted(p.name for p in versions_dir(index_dir).iterdir())
-    # Forget a few batches' worth of vectors, so that the build has to embed and can be caught doing it.
-    cache = EmbeddingCache(cache_path, encoder.name)
-    keys = _passage_keys(index_dir, cache)
-    cache.close()
-    forgotten = list(dict.fromkeys(keys))[:MISSING_PASSAGES]  # distinct: a few chunks share a passage text
-    with sqlite3.connect(cache_path) as db:
-        db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in forgotten])
-    assert _cached(cache_path, forgotten) == set()
+    # A few batches' worth of new passages, so that the build has to embed and can be caught doing it: the cache
+    # and the vectors shipped with the embedded base hold all the others.
+    sources = [_new_notes(tmp_path / "notes")]
+    keys = [passage_key(encoder.name, c.passage()) for c in chunks_of(gather(sources)) if c.kind == "document"]
+    forgotten = list(dict.fromkeys(keys))
+    assert len(forgotten) == MISSING_PASSAGES and _cached(cache_path, forgotten) == set()
 
-    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+           "SPRO_SOURCES": json.dumps([str(p) for p in sources])}
     build = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", "--force"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -164,13 +166,13 @@ def test_ingest_killed_mid_build_keeps_the_served_index_and_the_next_build_succe
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # The next build takes the lock the dead one held, reuses what it paid for, and publishes.
-    report = build_index(index_dir, encoder, force=True)
+    report = build_index(index_dir, encoder, sources, force=True)
     assert report.published and report.version != before.version
     still_missing = set(forgotten) - paid_for
     assert report.embedded == sum(1 for key in keys if key in still_missing)
     rebuilt, refusals = load_latest(index_dir, encoder.name)
     assert refusals == [] and rebuilt.version == report.version
-    assert len(rebuilt.chunks) == len(before.chunks)
+    assert len(rebuilt.chunks) == len(before.chunks) + len(keys)
 
 
 def test_restart_on_a_corrupted_current_version_serves_the_last_good_one(
