@@ -22,10 +22,13 @@ from ingest.chunking import chunk_records
 from ingest.shipped import load_shipped
 from ingest.sources.base import Loaded, Problem
 from ingest.sources.discovery import load_paths
+from ingest.sources.embedded_directory import load_embedded_directory
 from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
+from knowledge.directory.merge import merge_sites
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
 from knowledge.model import Chunk, Source
+from knowledge.territory import Territory
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +89,12 @@ class _Silent:
 
 
 def gather(sources: Sequence[Path], knowledge_root: Path = EMBEDDED) -> Loaded:
-    """The embedded knowledge base plus every extra source, duplicates reported and dropped."""
+    """The embedded knowledge base and directory plus every extra source, one structure per real site."""
     loaded = load_knowledge_base(knowledge_root)
+    loaded.extend(load_embedded_directory(knowledge_root / "directory"))
     if sources:
-        loaded.extend(load_paths(list(sources)))
-    return _deduplicated(loaded)
+        loaded.extend(load_paths(list(sources), Territory.load()))
+    return _merged(loaded)
 
 
 def build_index(
@@ -251,16 +255,11 @@ def _served_manifest(root: Path, encoder_name: str) -> Manifest | None:
     return manifest if manifest.encoder == encoder_name else None
 
 
-def _deduplicated(loaded: Loaded) -> Loaded:
-    seen: set[str] = set()
-    structures = []
-    for site in loaded.structures:
-        if site.id in seen:
-            loaded.problems.append(Problem(site.source_id, None, f"structure en double ignorée : {site.id}"))
-            continue
-        seen.add(site.id)
-        structures.append(site)
-    loaded.structures = structures
+def _merged(loaded: Loaded) -> Loaded:
+    """The same site seen in several sources (or the same file given twice) becomes one structure."""
+    sources = {source.id: source for source in loaded.sources}
+    loaded.structures, merged = merge_sites(loaded.structures, sources)
+    log.info("%d sites seen in several sources merged", len(merged))
     return loaded
 
 
