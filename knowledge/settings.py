@@ -72,6 +72,32 @@ class Settings(BaseSettings):
             "default: https://login.microsoftonline.com"
         ),
     )
+    annuaire_api_url: str = Field(
+        default="https://api-lannuaire.service-public.fr/api/explore/v2.1",
+        description=(
+            "Opendatasoft Explore API v2.1 root serving the DILA dataset api-lannuaire-administration "
+            "(`spro pull annuaire`)"
+        ),
+    )
+    data_inclusion_api_url: str = Field(
+        default="https://api.data.inclusion.gouv.fr/api/v1",
+        description="data·inclusion API v1 root, where /structures and /services live (`spro pull data-inclusion`)",
+    )
+    data_inclusion_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the data·inclusion API (asked of the data·inclusion team)"
+    )
+    pull_timeout: float = Field(default=60.0, gt=0, description="Seconds allowed for each request of a pull")
+    pull_attempts: int = Field(
+        default=5, ge=1, description="Tries of one request of a pull on 429, 502-504 or a network fault"
+    )
+    pull_max_retry_wait: float = Field(
+        default=120.0,
+        ge=0,
+        description="Longest wait a pull accepts between two tries (Retry-After above it: the pull fails)",
+    )
+    snapshots_kept: int = Field(
+        default=5, ge=1, description="Dated snapshots kept per kind under data_dir/snapshots (for rollback)"
+    )
 
     @property
     def index_dir(self) -> Path:
