@@ -16,6 +16,7 @@ REINDEX_RUNNING = "Une réindexation est déjà en cours : attendez qu'elle se t
 UNKNOWN_NETWORK = "Réseau inconnu : {value}."
 UNKNOWN_STRUCTURE = "Structure inconnue : {value}."
 UNKNOWN_DISPOSITIF = "Dispositif inconnu : {value}."
+SOURCES_MISSING = "Source introuvable : {value} ; la version servie reste en place."
 UNKNOWN_JOB = "Tâche de réindexation inconnue : {value}."
 UNKNOWN_FEEDBACK = "Avis inconnu : {value}."
 UNKNOWN_COMMUNE = "Commune introuvable en Auvergne-Rhône-Alpes : {value}."

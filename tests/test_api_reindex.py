@@ -159,3 +159,59 @@ def test_a_version_published_by_another_process_is_picked_up_within_seconds(
         while client.get("/readyz").json()["index_version"] != report.version:
             assert time.monotonic() < deadline, "the new version was not picked up"
             time.sleep(0.2)
+
+
+def _fake_sites(folder: Path, count: int) -> Path:
+    """An extra open-data file of `count` sites (test data, in the shared site-list format)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    header = "source_id,network,name,address,postcode,commune,insee_commune,department,phone,email,website,as_of"
+    rows = [f"essai:{n},france_services,Site d'essai {n},{n} rue de l'Essai,38000,Grenoble,38185,38,,,,2026-11-01"
+            for n in range(count)]
+    path = folder / "sites_essai.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_reindex_reads_again_the_sources_the_served_version_was_built_from(
+    own_data_dir: Path, encoder: Encoder, territory: Territory, tmp_path: Path
+) -> None:
+    extra = _fake_sites(tmp_path / "extra", 40)
+    built = build_index(own_data_dir / "index", encoder, [extra], cache_path=CACHE)
+    # A server started as plain `spro serve`, with no SPRO_SOURCES.
+    settings = settings_for(own_data_dir)
+    index, _ = load_latest(settings.index_dir, encoder.name)
+    assert index.manifest.sources == [str(extra.resolve())]
+    with TestClient(create_app(settings, runtime=Runtime(settings, encoder, territory, index))) as client:
+        started = client.post("/api/admin/reindex", json={"force": True}, headers=AUTH)
+        job = wait_for_job(client, started.json()["id"])
+        assert job["status"] == "succeeded", job
+        assert job["counts"]["structures"] == built.structures  # the imported sites are still there
+
+
+def test_a_reindex_that_would_lose_a_large_share_is_refused_unless_explicitly_allowed(
+    own_data_dir: Path, encoder: Encoder, territory: Territory, tmp_path: Path
+) -> None:
+    extra = _fake_sites(tmp_path / "extra", 400)
+    build_index(own_data_dir / "index", encoder, [extra], cache_path=CACHE)
+    settings = settings_for(own_data_dir)
+    index, _ = load_latest(settings.index_dir, encoder.name)
+    with TestClient(create_app(settings, runtime=Runtime(settings, encoder, territory, index))) as client:
+        before = client.get("/readyz").json()["index_version"]
+        refused = wait_for_job(
+            client, client.post("/api/admin/reindex", json={"sources": "settings"}, headers=AUTH).json()["id"]
+        )
+        assert refused["status"] == "failed" and "allow_shrink" in refused["error"], refused
+        assert client.get("/readyz").json()["index_version"] == before
+        allowed = wait_for_job(
+            client,
+            client.post(
+                "/api/admin/reindex", json={"sources": "settings", "allow_shrink": True}, headers=AUTH
+            ).json()["id"],
+        )
+        assert allowed["status"] == "succeeded" and allowed["version"] != before, allowed
+
+
+@pytest.mark.parametrize("body", [{"force": "yes"}, {"force": 1}, {"allow_shrink": "true"}, {"sources": "tout"}])
+def test_admin_booleans_are_strict(client: TestClient, body: dict[str, Any]) -> None:
+    response = client.post("/api/admin/reindex", json=body, headers=AUTH)
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"

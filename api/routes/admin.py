@@ -46,7 +46,8 @@ router = APIRouter(
 def start_reindex(
     services: ServicesDep, response: Response, body: Annotated[ReindexIn | None, Body()] = None
 ) -> JobOut:
-    job = services.reindexer.start(force=(body or ReindexIn()).force)
+    options = body or ReindexIn()
+    job = services.reindexer.start(force=options.force, allow_shrink=options.allow_shrink, sources=options.sources)
     response.headers["Location"] = f"/api/admin/reindex/{job.id}"
     return JobOut.from_domain(job)
 
