@@ -7,7 +7,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from api import messages
@@ -620,7 +620,8 @@ class FeedbackPageOut(ApiModel):
 
 
 class ReindexIn(ApiModel):
-    force: bool = Field(
+    # Strict: "yes", 1 or "true" are refused (422) rather than read as true.
+    force: StrictBool = Field(
         default=False, description="Publier une nouvelle version même si la base n'a pas changé", examples=[False]
     )
 
@@ -666,6 +667,19 @@ class JobOut(ApiModel):
 
 
 class DayStatsOut(ApiModel):
+    allow_shrink: StrictBool = Field(
+        default=False,
+        description=(
+            "Publier même si la nouvelle version perd plus de 20 % des structures ou des passages de la version "
+            "servie (sinon la tâche échoue et la version servie reste en place) ; consigné dans le journal"
+        ),
+    )
+    sources: Literal["served", "settings"] = Field(
+        default="served",
+        description=(
+            "served : relire les sources de la version servie (son manifeste) ; settings : celles de SPRO_SOURCES"
+        ),
+    )
     day: date = Field(description="Jour (UTC)")
     questions: int = Field(description="Questions posées ce jour")
     without_confident_answer: int = Field(description="Questions restées sans réponse sûre")
