@@ -24,6 +24,8 @@ from knowledge.territory import Territory
 # the dev part of the golden set puts off-topic questions at 0.82-0.85.
 MIN_COSINE = 0.86
 MAX_TOPICS = 4
+# Characters of the case the dense encoder reads (about 100 tokens): docs/BENCHMARKS.md, long messages.
+DENSE_QUERY_CHARS = 400
 # Networks whose door opens or closes with the age (16, 25...) or with the status (in work or not).
 AGE_BOUND = frozenset({"mission_locale", "e2c", "epide", "psad"})
 STATUS_BOUND = frozenset({"cep_actifs", "transitions_pro", "apec"})
@@ -57,6 +59,25 @@ class ConversationState:
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def bounded_query(synthesis: str, topics: list[str], budget: int = DENSE_QUERY_CHARS) -> str:
+    """What the encoder reads: the understood case, then the newest words first, cut at a word boundary.
+
+    The encoder's cost grows faster than the text (a 2,000-character message took seconds and held the one
+    encoder every request shares); the lexical channel still reads everything.
+    """
+    parts = [synthesis] if synthesis else []
+    used = len(synthesis)
+    for topic in reversed(topics):
+        room = budget - used - 1
+        if room <= 0:
+            break
+        piece = topic if len(topic) <= room else topic[:room].rsplit(" ", 1)[0]
+        if piece:
+            parts.insert(1 if synthesis else 0, piece)
+            used += len(piece) + 1
+    return " ".join(parts)
 
 
 class ConversationStore(Protocol):
@@ -167,7 +188,8 @@ class Assistant:
         # The structured case, spelt out, keeps the query on track when the latest words are only a refinement.
         synthesis = messages.describe_case(None, case.status, list(case.needs), list(case.flags), None)
         query = " ".join([synthesis, *state.topics[-MAX_TOPICS:]])
-        hits = self._retriever.search(query, tuple(state.expansions)) if query.strip() else []
+        dense_query = bounded_query(synthesis, state.topics[-MAX_TOPICS:])
+        hits = self._retriever.search(query, tuple(state.expansions), dense_query=dense_query) if query.strip() else []
         about_the_case = bool(case.needs or case.status or case.flags or state.networks_named)
         person_described = case.age is not None or case.age_min is not None or bool(
             case.commune or case.department or case.place_candidates

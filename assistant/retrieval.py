@@ -50,12 +50,17 @@ class Retriever:
             if w.isalpha()
         }
 
-    def search(self, query: str, expansions: tuple[str, ...] = (), k: int = CANDIDATES) -> list[Hit]:
-        """Fused hits for a query; abbreviations are expanded for BM25, the dense channel reads both."""
+    def search(
+        self, query: str, expansions: tuple[str, ...] = (), k: int = CANDIDATES, dense_query: str | None = None
+    ) -> list[Hit]:
+        """Fused hits for a query; abbreviations are expanded for BM25, the dense channel reads both.
+
+        `dense_query`, when given, is the shorter text the encoder reads instead of the whole query.
+        """
         if not query.strip():
             return []
         expanded = " ".join((query, *expansions))
-        vector = self._encoder.encode_queries([expanded])[0]
+        vector = self._encoder.encode_queries([" ".join((dense_query or query, *expansions))])[0]
         dense = self._index.dense_search(vector, k)
         lexical = self._index.lexical_search(analyse(self._spelled(expanded)), k)
         dense_ranks = {row: rank for rank, (row, _) in enumerate(dense, start=1)}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.dialogue import Assistant, TurnContext
 from assistant.eligibility import judge
 from assistant.understanding import Case, Reader
+from knowledge.embedding import Encoder
 from knowledge.territory import Territory
 
 
@@ -189,3 +191,35 @@ def test_conversation_state_keeps_no_personal_details(knowledge_index, encoder, 
     for personal in ("Josiane", "Martin", "06 12", "exemple.fr"):
         assert personal not in stored
     assert "formation" in stored and state.age == 22
+
+
+class RecordingEncoder:
+    """The real encoder, noting the texts it is asked to read as queries."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self._inner = inner
+        self.queries: list[str] = []
+        self.name, self.dim = inner.name, inner.dim
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        self.queries.extend(texts)
+        return self._inner.encode_queries(texts)
+
+    def encode_passages(self, texts: list[str]) -> Any:
+        return self._inner.encode_passages(texts)
+
+
+def test_a_very_long_message_costs_the_encoder_a_bounded_text_and_is_still_understood(
+    knowledge_index, encoder, territory  # type: ignore[no-untyped-def]
+) -> None:
+    from assistant.dialogue import DENSE_QUERY_CHARS, MemoryStore
+
+    recording = RecordingEncoder(encoder)
+    brain = Assistant(knowledge_index, recording, territory, MemoryStore())
+    padding = " ".join(["Elle explique longuement son parcours, ses envies et ses contraintes de transport."] * 25)
+    message = f"jeune de 17 ans décrocheur à Vienne. {padding}"
+    assert len(message) > 2000
+    referral = brain.turn(message)
+    assert recording.queries and all(len(q) <= DENSE_QUERY_CHARS + 200 for q in recording.queries)
+    assert referral.understood.age == 17 and referral.understood.commune is not None
+    assert {"mission_locale", "psad"} & {s.network for s in referral.structures[:3]}
