@@ -1,9 +1,10 @@
-"""The `spro` command line: ingest, ask, serve, eval."""
+"""The `spro` command line: ingest, pull, ask, serve, eval."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from assistant.referral import Referral
+from ingest.pull.snapshots import PullReport, SnapshotKind
 from knowledge.directory.coverage import CoverageRow
 from knowledge.model import Network
 from knowledge.settings import Settings
@@ -50,11 +52,13 @@ def ingest(
 ) -> None:
     """Construire l'index : base embarquée + sources données, nouvelle version publiée atomiquement."""
     from ingest.build import BuildFailed, BuildInProgress, build_index
+    from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
     from knowledge.embedding import load_encoder
 
     settings = Settings()
     _configure_logging()
-    sources = [*settings.sources, *(source or [])]
+    # The newest complete snapshot of each pulled API (`spro pull`) is read like any other source.
+    sources = with_latest_snapshots([*settings.sources, *(source or [])], snapshot_root(settings.data_dir))
     missing = [str(p) for p in sources if not p.exists()]
     if missing:
         console.print(f"[red]Source introuvable : {', '.join(missing)}[/red]")
@@ -336,6 +340,57 @@ def teams_package(
         f"Paquet Teams écrit : {written} (bot {settings.teams_app_id}). Chargez-le dans Teams : Applications > "
         "Gérer vos applications > Charger une application, ou via le centre d'administration Teams."
     )
+
+
+pull_app = typer.Typer(
+    help="Récupérer les données à jour des API officielles dans un instantané daté que `spro ingest` lit.",
+    no_args_is_help=True,
+)
+app.add_typer(pull_app, name="pull")
+
+
+@pull_app.command("annuaire")
+def pull_annuaire() -> None:
+    """Annuaire de l'administration (DILA, service-public.fr) : guichets des réseaux SPRO en Auvergne-Rhône-Alpes."""
+    from ingest.pull.annuaire_api import pull_annuaire as run
+
+    settings = Settings()
+    _run_pull("annuaire", "Annuaire de l'administration (DILA)", settings, lambda: run(settings))
+
+
+@pull_app.command("data-inclusion")
+def pull_data_inclusion() -> None:
+    """data·inclusion : structures et services d'Auvergne-Rhône-Alpes (jeton SPRO_DATA_INCLUSION_TOKEN)."""
+    from ingest.pull.data_inclusion_api import pull_data_inclusion as run
+
+    settings = Settings()
+    _run_pull("data-inclusion", "data·inclusion", settings, lambda: run(settings))
+
+
+def _run_pull(kind: SnapshotKind, title: str, settings: Settings, run: Callable[[], PullReport]) -> None:
+    """One pull with its French report; exit code 1 when it fails, the previous snapshot left in place."""
+    from rich.markup import escape
+
+    from ingest.pull.client import PullFailed
+    from ingest.pull.snapshots import list_snapshots, snapshot_root
+
+    console.print(f"{title} : récupération en cours…")
+    try:
+        report = run()
+    except PullFailed as exc:
+        previous = list_snapshots(snapshot_root(settings.data_dir), kind)
+        console.print(f"[red]Échec de la récupération ({title}) : {escape(exc.message)}[/red]", soft_wrap=True)
+        console.print(f"URL : {escape(exc.url)}", soft_wrap=True)
+        kept = f"le précédent reste en place : {previous[-1]}" if previous else "il n'y en avait pas de précédent"
+        console.print(f"Aucun instantané n'a été écrit ; {kept}.", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    counts = ", ".join(f"{label} : {count}" for label, count in report.records.items())
+    console.print(
+        f"{title} : {report.total} enregistrement(s) récupéré(s) en {report.requests} requête(s) ({counts}).",
+        soft_wrap=True,
+    )
+    console.print(f"Instantané publié : {report.path} ({report.kept} conservé(s)).", soft_wrap=True)
+    console.print("Lancez `spro ingest` (ou la réindexation d'administration) pour l'intégrer à l'index.")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from urllib.parse import unquote
 
 import httpx
 
@@ -156,7 +155,9 @@ def retry_after(value: str | None) -> float | None:
 
 def readable_url(url: str, params: Mapping[str, str | int]) -> str:
     """The request URL as a person reads it (where clauses unescaped), for reports."""
-    return unquote(str(httpx.URL(url, params=dict(params))))
+    if not params:
+        return url
+    return f"{url}?" + "&".join(f"{key}={value}" for key, value in params.items())
 
 
 def _detail(body: bytes) -> str:

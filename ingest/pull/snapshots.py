@@ -6,7 +6,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -115,3 +115,14 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def with_latest_snapshots(sources: Sequence[Path], root: Path) -> list[Path]:
+    """The sources to ingest: those given, less any snapshot (or snapshot folder), plus the newest of each kind.
+
+    A served version's manifest names the snapshot it was built from; re-reading it would miss a newer pull
+    (or fail once it is pruned), and a snapshot folder walked whole would load every old snapshot beside the new.
+    """
+    inside = root.resolve()
+    kept = [path for path in sources if not path.resolve().is_relative_to(inside)]
+    return [*kept, *(path for path in latest_snapshots(root) if path not in kept)]
