@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -609,3 +610,36 @@ def test_document_with_a_script_link_is_refused(tmp_path: Path) -> None:
     )
     loaded = load_paths([tmp_path])
     assert not loaded.documents and loaded.problems
+
+
+def test_dila_api_records_of_france_travail_and_cap_emploi_keep_hours_and_coordinates(tmp_path: Path) -> None:
+    """The API serialises lists as JSON strings; hours are day ranges with up to two slots."""
+    record = {
+        "id": "00000000-test-0000-0000-0000000000fe",
+        "nom": "Cap emploi fictif de l'Isère (test)",
+        "code_insee_commune": "38185",
+        "pivot": json.dumps([{"type_service_local": "cap_emploi", "code_insee_commune": []}]),
+        "adresse": json.dumps([{"type_adresse": "Adresse", "numero_voie": "1 rue de l'Exemple", "code_postal": "38000",
+                                "nom_commune": "Grenoble", "latitude": "45.18", "longitude": "5.72"}]),
+        "telephone": json.dumps([{"valeur": "00 00 00 00 00", "description": ""}]),
+        "plage_ouverture": json.dumps([
+            {"nom_jour_debut": "Lundi", "nom_jour_fin": "Jeudi", "valeur_heure_debut_1": "09:00:00",
+             "valeur_heure_fin_1": "12:00:00", "valeur_heure_debut_2": "13:30:00", "valeur_heure_fin_2": "17:00:00"},
+            {"nom_jour_debut": "Vendredi", "nom_jour_fin": "Vendredi", "valeur_heure_debut_1": "09:00:00",
+             "valeur_heure_fin_1": "12:00:00"},
+        ]),
+        "date_modification": "2026-11-30T10:00:00",
+    }
+    agency = {**record, "id": "00000000-test-0000-0000-0000000000ff", "nom": "Agence France Travail fictive",
+              "pivot": json.dumps([{"type_service_local": "france_travail", "code_insee_commune": []}])}
+    path = tmp_path / "annuaire-api_2026-12-01.json"
+    path.write_text(json.dumps({"service": [record, agency]}), encoding="utf-8")
+    loaded = load_paths([path])
+    assert loaded.problems == []
+    cap, ft = loaded.structures
+    assert (cap.network, ft.network) == ("cap_emploi", "france_travail")
+    assert (cap.latitude, cap.longitude) == (45.18, 5.72)
+    hours = {h.day: h.hours for h in cap.contacts[0].hours}
+    assert hours == {"lundi": "09:00 - 12:00 / 13:30 - 17:00", "mardi": "09:00 - 12:00 / 13:30 - 17:00",
+                     "mercredi": "09:00 - 12:00 / 13:30 - 17:00", "jeudi": "09:00 - 12:00 / 13:30 - 17:00",
+                     "vendredi": "09:00 - 12:00"}

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from pydantic import ValidationError
 
 from ingest.sources.base import Loaded, Problem
-from knowledge.model import Contact, ServedTerritory, Source, Structure, contact_label
+from knowledge.model import WEEKDAYS, Contact, DayHours, ServedTerritory, Source, Structure, contact_label
 from knowledge.referentials import DEPARTMENTS, NetworkId
 
 # One CSV data row: its first physical line in the file and its values by column name.
@@ -46,7 +46,12 @@ PIVOT_NETWORK: dict[str, NetworkId] = {
     "agefiph": "agefiph",
     "greta": "greta",
     "msap": "france_services",
+    "france_services": "france_services",
     "crous": "crous",
+    # In the current export (and the DILA API), not in the 2019 extraction.
+    "pole_emploi": "france_travail",
+    "france_travail": "france_travail",
+    "cap_emploi": "cap_emploi",
 }
 
 # data·inclusion structure typology of a network, where the vocabulary has an obvious code
@@ -132,6 +137,8 @@ def load_annuaire_json(data: Mapping[str, object], path: str) -> Loaded:
             continue
         where = f"service « {service_id} »"
         address = _postal_address(service)
+        latitude, longitude = _coordinates(service)
+        hours = opening_hours(service.get("plage_ouverture"))
         insee = _text(service.get("code_insee_commune")).upper()
         department = department_of_commune(insee) if insee else department_of_postcode(address.postcode)
         if department is None:
@@ -162,6 +169,7 @@ def load_annuaire_json(data: Mapping[str, object], path: str) -> Loaded:
                 url=normalise_url(_first_value(service.get("site_internet"), "valeur")),
                 source_id=source_id,
                 as_of=as_of,
+                hours=hours,
             )
             structure = _structure(
                 path,
@@ -177,6 +185,8 @@ def load_annuaire_json(data: Mapping[str, object], path: str) -> Loaded:
                 commune=address.commune,
                 department=department,
                 serves=ServedTerritory(communes=communes),
+                latitude=latitude,
+                longitude=longitude,
                 contacts=(contact,),
                 source_id=source_id,
             )
@@ -369,6 +379,7 @@ def _contact(
     url: str | None,
     source_id: str,
     as_of: date | None,
+    hours: tuple[DayHours, ...] = (),
 ) -> Contact:
     return Contact(
         label=contact_label(name, phone, phone_note),
@@ -381,6 +392,7 @@ def _contact(
         commune=address.commune,
         department=department,
         url=url,
+        hours=hours,
         source_id=source_id,
         as_of=as_of,
     )
@@ -457,6 +469,42 @@ def _postal_address(service: Mapping[str, object]) -> _Address:
     parts = [_text(chosen.get(key)) for key in ("complement1", "complement2", "numero_voie", "service_distribution")]
     street = " - ".join(part for part in parts if part)
     return _Address(street or None, _text(chosen.get("code_postal")) or None, _text(chosen.get("nom_commune")) or None)
+
+
+def opening_hours(value: object) -> tuple[DayHours, ...]:
+    """The directory's `plage_ouverture` (day ranges with up to two time slots) as hours per day."""
+    days: dict[str, list[str]] = {}
+    for item in _as_list(value):
+        if not isinstance(item, dict):
+            continue
+        first, last = (_text(item.get(k)).lower() for k in ("nom_jour_debut", "nom_jour_fin"))
+        if first not in WEEKDAYS:
+            continue
+        end = WEEKDAYS.index(last) if last in WEEKDAYS else WEEKDAYS.index(first)
+        slots = []
+        for n in (1, 2):
+            start, stop = (_text(item.get(f"valeur_heure_{k}_{n}"))[:5] for k in ("debut", "fin"))
+            if start and stop:
+                slots.append(f"{start} - {stop}")
+        if not slots:
+            continue
+        for day in WEEKDAYS[WEEKDAYS.index(first) : end + 1]:
+            days.setdefault(day, []).extend(slots)
+    return tuple(DayHours(day=day, hours=" / ".join(days[day])) for day in WEEKDAYS if day in days)
+
+
+def _coordinates(service: Mapping[str, object]) -> tuple[float | None, float | None]:
+    """Latitude and longitude of the street address, when the export gives plausible ones."""
+    for item in _as_list(service.get("adresse")):
+        if not isinstance(item, dict) or _text(item.get("type_adresse")).lower() != "adresse":
+            continue
+        try:
+            latitude, longitude = float(_text(item.get("latitude"))), float(_text(item.get("longitude")))
+        except ValueError:
+            return None, None
+        if 41 <= latitude <= 52 and -6 <= longitude <= 10:  # metropolitan France: a swapped pair is caught
+            return latitude, longitude
+    return None, None
 
 
 def _first_value(items: object, key: str) -> str | None:
