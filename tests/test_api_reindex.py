@@ -215,3 +215,15 @@ def test_a_reindex_that_would_lose_a_large_share_is_refused_unless_explicitly_al
 def test_admin_booleans_are_strict(client: TestClient, body: dict[str, Any]) -> None:
     response = client.post("/api/admin/reindex", json=body, headers=AUTH)
     assert response.status_code == 422 and response.json()["error"] == "invalid_request"
+
+
+def test_the_coverage_route_names_the_holes_per_network_and_department(client: TestClient) -> None:
+    assert client.get("/api/admin/coverage").status_code == 401
+    rows = client.get("/api/admin/coverage", params={"department": "38"}, headers=AUTH).json()
+    by_network = {(r["network"], r["department"]): r for r in rows}
+    assert by_network[("cap_emploi", "38")]["sites"] == 0  # a hole, named
+    isere = by_network[("mission_locale", "38")]
+    assert isere["sites"] > 10 and 0 < isere["share_with_phone"] <= 1 and isere["stale"] > 0
+    assert by_network[("france_services", None)]["freshest"] == "2024-08-01"
+    bad = client.get("/api/admin/coverage", params={"department": "75"}, headers=AUTH)
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
