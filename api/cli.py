@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.referral import Referral
+from assistant.referral import ContactInfo, Referral
 from ingest.pull.snapshots import PullReport, SnapshotKind
 from knowledge.directory.coverage import CoverageRow
 from knowledge.model import Network
@@ -143,9 +143,7 @@ def _print_referral(referral: Referral) -> None:
     for column in ("#", "Structure", "Pourquoi", "Contacts", "Sources"):
         table.add_column(column)
     for rank, structure in enumerate(referral.structures, start=1):
-        contacts = "\n".join(
-            " · ".join(p for p in (c.phone, c.email, c.address, c.url) if p) for c in structure.contacts
-        )
+        contacts = "\n".join(_contact_cell(c) for c in structure.contacts)
         sources = "\n".join(f"{e.source_title}" + (f" ({e.url})" if e.url else "") for e in structure.excerpts[:2])
         table.add_row(
             str(rank),
@@ -155,6 +153,24 @@ def _print_referral(referral: Referral) -> None:
             sources,
         )
     console.print(table)
+
+
+def _contact_cell(contact: ContactInfo) -> str:
+    """Numbers with their tariff, hours on one line, where each field comes from and when, « à vérifier »."""
+    from rich.markup import escape
+
+    from api.teams.cards import provenance_text
+
+    phone = f"{contact.phone} ({contact.phone_note})" if contact.phone and contact.phone_note else contact.phone
+    lines = [escape(" · ".join(p for p in (phone, contact.email, contact.address, contact.url) if p))]
+    if contact.kind == "national":  # never to be taken for a local site
+        lines.insert(0, f"[bold]{escape(contact.label)}[/bold]")
+    if contact.hours:
+        lines.append(escape("Horaires : " + " ; ".join(contact.hours)))
+    lines.append(f"[dim]{escape(provenance_text(contact))}[/dim]")
+    if contact.stale:
+        lines.append("[yellow]À vérifier : donnée de plus de deux ans[/yellow]")
+    return "\n".join(lines)
 
 
 @app.command()

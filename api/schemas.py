@@ -17,6 +17,7 @@ from assistant.referral import (
     ContactInfo,
     Excerpt,
     PlaceRef,
+    Provenance,
     Referral,
     SourceRef,
     StructureResult,
@@ -171,29 +172,67 @@ class UnderstoodOut(ApiModel):
         )
 
 
+class ProvenanceOut(ApiModel):
+    """D'où viennent des champs d'un contact, et de quand : une ligne par source et par date."""
+
+    fields: list[str] = Field(
+        description="Champs affichés tirés de cette source ; vide quand tout le contact vient d'une seule source",
+        examples=[["téléphone", "courriel"]],
+    )
+    source: str = Field(description="Producteur de la donnée", examples=["Service-Public.fr / DILA"])
+    as_of: str | None = Field(
+        description="Date de la donnée (AAAA-MM-JJ ; le jour 01 marque souvent une donnée datée au mois)",
+        examples=["2019-10-22"],
+    )
+
+    @classmethod
+    def from_domain(cls, provenance: Provenance) -> ProvenanceOut:
+        return cls(fields=list(provenance.fields), source=provenance.source, as_of=provenance.as_of)
+
+
 class ContactOut(ApiModel):
     label: str = Field(description="Intitulé du contact", examples=["Mission Locale Isère Rhodanienne — accueil"])
+    kind: Literal["site", "national"] = Field(
+        description=(
+            "« site » : le contact d'un site local ; « national » : pas de site local dans la base, l'annuaire "
+            "officiel du réseau (url) et son numéro national (phone)"
+        ),
+        examples=["site"],
+    )
     phone: str | None = Field(description="Téléphone", examples=["04 74 53 33 56"])
+    phone_note: str | None = Field(
+        description="Tarification du numéro", examples=["Numéro vert : service et appel gratuits"]
+    )
     email: str | None = Field(description="Courriel (les adresses nominatives sont masquées)")
     address: str | None = Field(description="Adresse postale")
     commune: str | None = Field(description="Commune de l'adresse", examples=["Vienne"])
     department: str | None = Field(description="Département de l'adresse", examples=["38"])
-    url: str | None = Field(description="Site internet")
+    url: str | None = Field(description="Site internet (pour un contact national : l'annuaire officiel du réseau)")
+    hours: list[str] = Field(
+        description="Horaires d'ouverture, un jour par ligne", examples=[["lundi : 09:00 - 12:00 / 13:30 - 17:00"]]
+    )
     source: str = Field(description="Identifiant de la source officielle du contact")
     as_of: str | None = Field(description="Date de la donnée (AAAA-MM-JJ)", examples=["2019-10-22"])
+    provenance: list[ProvenanceOut] = Field(description="D'où vient chaque champ affiché, et de quand")
+    stale: bool = Field(description="La plus ancienne de ses données a plus de deux ans : à vérifier")
 
     @classmethod
     def from_domain(cls, contact: ContactInfo) -> ContactOut:
         return cls(
             label=contact.label,
+            kind=contact.kind,
             phone=contact.phone,
+            phone_note=contact.phone_note,
             email=contact.email,
             address=contact.address,
             commune=contact.commune,
             department=contact.department,
             url=contact.url,
+            hours=list(contact.hours),
             source=contact.source,
             as_of=contact.as_of,
+            provenance=[ProvenanceOut.from_domain(p) for p in contact.provenance],
+            stale=contact.stale,
         )
 
 
@@ -222,6 +261,9 @@ class StructureOut(ApiModel):
     contact_reported: bool = Field(
         default=False, description="Un contact de cette structure a été signalé comme erroné et reste à vérifier"
     )
+    distance_km: float | None = Field(
+        description="Distance à vol d'oiseau du centre de la commune de la personne au site, en km", examples=[9.5]
+    )
 
     @classmethod
     def from_domain(cls, result: StructureResult, reported: frozenset[str] = frozenset()) -> StructureOut:
@@ -235,6 +277,7 @@ class StructureOut(ApiModel):
             contacts=[ContactOut.from_domain(c) for c in result.contacts],
             excerpts=[ExcerptOut.from_domain(e) for e in result.excerpts],
             contact_reported=result.id in reported,
+            distance_km=result.distance_km,
         )
 
 
@@ -624,6 +667,19 @@ class ReindexIn(ApiModel):
     force: StrictBool = Field(
         default=False, description="Publier une nouvelle version même si la base n'a pas changé", examples=[False]
     )
+    allow_shrink: StrictBool = Field(
+        default=False,
+        description=(
+            "Publier même si la nouvelle version perd plus de 20 % des structures ou des passages de la version "
+            "servie (sinon la tâche échoue et la version servie reste en place) ; consigné dans le journal"
+        ),
+    )
+    sources: Literal["served", "settings"] = Field(
+        default="served",
+        description=(
+            "served : relire les sources de la version servie (son manifeste) ; settings : celles de SPRO_SOURCES"
+        ),
+    )
 
 
 class JobProgressOut(ApiModel):
@@ -667,19 +723,6 @@ class JobOut(ApiModel):
 
 
 class DayStatsOut(ApiModel):
-    allow_shrink: StrictBool = Field(
-        default=False,
-        description=(
-            "Publier même si la nouvelle version perd plus de 20 % des structures ou des passages de la version "
-            "servie (sinon la tâche échoue et la version servie reste en place) ; consigné dans le journal"
-        ),
-    )
-    sources: Literal["served", "settings"] = Field(
-        default="served",
-        description=(
-            "served : relire les sources de la version servie (son manifeste) ; settings : celles de SPRO_SOURCES"
-        ),
-    )
     day: date = Field(description="Jour (UTC)")
     questions: int = Field(description="Questions posées ce jour")
     without_confident_answer: int = Field(description="Questions restées sans réponse sûre")

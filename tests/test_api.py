@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,19 +98,46 @@ def test_chat_answer_has_exactly_the_documented_shape(client: TestClient) -> Non
     assert body["structures"], body["reply"]
     for structure in body["structures"]:
         assert set(structure) == {
-            "id", "name", "network", "score", "reasons", "departments", "contacts", "excerpts", "contact_reported"
+            "id", "name", "network", "score", "reasons", "departments", "contacts", "excerpts", "contact_reported",
+            "distance_km",
         }
         assert isinstance(structure["score"], float)
         for contact in structure["contacts"]:
             assert set(contact) == {
-                "label", "phone", "email", "address", "commune", "department", "url", "source", "as_of"
+                "label", "kind", "phone", "phone_note", "email", "address", "commune", "department", "url", "hours",
+                "source", "as_of", "provenance", "stale",
             }
+            assert contact["provenance"], contact
+            for line in contact["provenance"]:
+                assert set(line) == {"fields", "source", "as_of"}
         for excerpt in structure["excerpts"]:
             assert set(excerpt) == {"text", "source_id", "source_title", "url"}
     assert any(s["contacts"] for s in body["structures"])
     for source in body["sources"]:
         assert set(source) == {"id", "title", "url", "as_of"}
     assert "confident" not in body
+
+
+def test_every_contact_says_where_it_comes_from_how_old_it_is_and_a_missing_site_leads_to_the_national_way_in(
+    client: TestClient,
+) -> None:
+    body = chat(client, "jeune de 19 ans sans emploi à Bourgoin-Jallieu")
+    contacts = [c for s in body["structures"] for c in s["contacts"]]
+    # A site seen in two sources: one provenance line per (source, date), each naming its fields.
+    merged = [c for c in contacts if len(c["provenance"]) > 1]
+    assert merged, contacts
+    assert all(line["fields"] and line["source"] for c in merged for line in c["provenance"])
+    assert any(c["stale"] for c in contacts)  # the 2019 directory is more than two years old
+    # A network without a local site here: its official locator and national number, with the tariff notice.
+    national = [c for c in contacts if c["kind"] == "national"]
+    assert national and all(c["url"] and c["url"].startswith("https://") for c in national)
+    assert any(c["phone"] and c["phone_note"] for c in national)
+    distances = [s["distance_km"] for s in body["structures"] if s["distance_km"] is not None]
+    assert distances and all(isinstance(d, float) and d >= 0 for d in distances)
+
+    opening = chat(client, "demandeur d'emploi de 50 ans qui a besoin d'aide pour ses démarches en ligne à Valserhône")
+    hours = [c["hours"] for s in opening["structures"] for c in s["contacts"] if c["hours"]]
+    assert hours and all(re.fullmatch(r"\w+ : .+", line) for lines in hours for line in lines), hours
 
 
 def test_dropout_aged_17_is_asked_the_territory_then_gets_structures_in_isere(client: TestClient) -> None:

@@ -27,7 +27,7 @@ from knowledge.embedding import Encoder
 from knowledge.index import load_latest
 from knowledge.settings import Settings
 from knowledge.territory import Territory
-from tests.conftest import CACHE, shared_structures
+from tests.conftest import CACHE
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,6 @@ def live_url(
         data_dir=data,
         admin_token=SecretStr(ADMIN),
         rate_limit_per_minute=0,
-        sources=shared_structures(),
         database_url=database_url,
     )
     index, _ = load_latest(app_settings.index_dir, encoder.name)

@@ -413,6 +413,70 @@ def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_quick_rep
     assert "19 ans" not in messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
 
 
+def up_to(iso: str) -> str:
+    year, month, day = iso[:10].split("-")
+    return f"à jour en {month}/{year}" if day == "01" else f"à jour au {day}/{month}/{year}"
+
+
+def source_line(contact: dict[str, Any]) -> str:
+    parts = []
+    for line in contact["provenance"]:
+        text = (", ".join(line["fields"]) + " — " if line["fields"] else "") + line["source"]
+        parts.append(f"{text}, {up_to(line['as_of'])}" if line["as_of"] else text)
+    return "Source : " + " ; ".join(parts)
+
+
+def contact_containers(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in card["body"] if e["type"] == "Container"]
+
+
+def test_cards_label_national_ways_in_and_say_where_each_contact_comes_from_and_how_old(
+    start_app: StartApp, microsoft: FakeMicrosoft
+) -> None:
+    live = start_app(teams_dev_mode=True)
+    cases = (
+        "jeune de 19 ans sans emploi à Bourgoin-Jallieu",
+        "demandeur d'emploi de 50 ans qui a besoin d'aide pour ses démarches en ligne à Valserhône",
+    )
+    seen = {"national": 0, "merged": 0, "month": 0, "stale": 0, "hours": 0, "note": 0}
+    for n, case in enumerate(cases):
+        conversation = f"{PERSONAL_CHAT}-{n}"
+        assert live.post(personal_message(microsoft.service_url, case, conversation)).status_code == 200
+        answer = messages_of(microsoft.sent(conversation))[0].activity
+        # The same brain behind the widget's API: what the cards must show, contact by contact.
+        expected = httpx.post(f"{live.url}/api/chat", json={"message": case}, timeout=60).json()["structures"]
+        cards = [a["content"] for a in answer["attachments"]]
+        assert [c["body"][0]["text"] for c in cards] == [s["name"] for s in expected[: len(cards)]]
+        for card, structure in zip(cards, expected, strict=False):
+            containers = contact_containers(card)
+            assert len(containers) == min(len(structure["contacts"]), 3)
+            for box, contact in zip(containers, structure["contacts"], strict=False):
+                national = contact["kind"] == "national"
+                texts = card_texts(box)
+                facts = {f["title"]: f["value"] for e in box["items"] if e["type"] == "FactSet" for f in e["facts"]}
+                buttons = {a["title"]: a["url"] for a in card_actions(box)}
+                assert (box.get("style") == "emphasis") == national
+                assert (box["items"][0].get("text") == "Contact national du réseau, pas un site local") == national
+                assert box["items"][-1]["text"] == source_line(contact)
+                assert ("À vérifier : donnée de plus de deux ans" in texts) == contact["stale"]
+                if contact["phone"]:
+                    note = f" ({contact['phone_note']})" if contact["phone_note"] else ""
+                    assert facts["Numéro national" if national else "Téléphone"] == contact["phone"] + note
+                    assert buttons["Appeler"].startswith("tel:")
+                if contact["hours"]:
+                    assert facts["Horaires"] == " · ".join(contact["hours"])
+                if national and contact["url"]:
+                    title = "Annuaire du réseau" if "annuaire" in contact["label"] else "Site du réseau"
+                    assert buttons[title] == contact["url"]
+                seen["national"] += national
+                seen["merged"] += len(contact["provenance"]) > 1
+                seen["month"] += "à jour en " in source_line(contact)
+                seen["stale"] += contact["stale"]
+                seen["hours"] += bool(contact["hours"])
+                seen["note"] += bool(contact["phone_note"])
+    assert all(seen.values()), seen
+
+
 def test_teams_feedback_lands_in_the_widgets_feedback_store(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
     live = start_app(teams_dev_mode=True)
     live.post(personal_message(microsoft.service_url, "femme de 45 ans qui veut changer de métier, à Grenoble"))

@@ -22,7 +22,7 @@ from ingest.build import build_index
 from knowledge.embedding import Encoder
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.territory import Territory
-from tests.conftest import CACHE, ROOT, shared_structures
+from tests.conftest import CACHE, ROOT
 from tests.widget_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -147,7 +147,7 @@ def trapped_server(
     sources = tmp_path_factory.mktemp("trapped-sources")
     (sources / "ml-piege.md").write_text(TRAPPED_DOCUMENT, encoding="utf-8")
     root = tmp_path_factory.mktemp("trapped-index")
-    build_index(root, encoder, [sources, *shared_structures()], cache_path=CACHE)
+    build_index(root, encoder, [sources], cache_path=CACHE)  # plus the embedded directory, always read
     index, _ = load_latest(root, encoder.name)
     port, partner_port = free_port(), free_port()
     settings = widget_settings(_data_dir(tmp_path_factory, root, "trapped-data"), partner_port)
@@ -197,6 +197,11 @@ def session(browser: Browser, server: LiveServer) -> Iterator[Session]:
     yield opened
     opened.assert_clean()
     opened.close()
+
+
+def site_contacts(structure: dict[str, Any]) -> list[dict[str, Any]]:
+    """The local sites' contacts of a structure (a national way in has no department)."""
+    return [c for c in structure["contacts"] if c["kind"] == "site"]
 
 
 def show_the_cards(page: Page) -> None:
@@ -255,9 +260,9 @@ def test_a_case_without_town_is_clarified_by_a_chip_refined_by_chips_and_rated(
     second = chat_response(page, lambda: answer.get_by_role("button", name="Isère (38)", exact=True).click())
     assert second["conversation_id"] == first["conversation_id"] and second["turn"] == 2
     assert second["understood"]["department"] == "38"
-    located = [s for s in second["structures"] if s["contacts"]]
+    located = [s for s in second["structures"] if site_contacts(s)]
     assert located, second["reply"]
-    assert {c["department"] for s in located for c in s["contacts"]} == {"38"}
+    assert {c["department"] for s in located for c in site_contacts(s)} == {"38"}
     answer = last_answer(page)
     cards = answer.locator(".spro-card")
     assert cards.count() == len(second["structures"])
@@ -274,8 +279,9 @@ def test_a_case_without_town_is_clarified_by_a_chip_refined_by_chips_and_rated(
                 assert card.locator(f'a[href="tel:{digits}"]').inner_text().endswith(contact["phone"])
             if contact["email"]:
                 assert card.locator(f'a[href="mailto:{contact["email"]}"]').count() == 1
-        for shown in card.locator(".spro-contact").all():
+        for shown in card.locator(".spro-contact[data-kind=site]").all():
             assert shown.get_attribute("data-department") == "38"
+        for shown in card.locator(".spro-contact").all():
             assert SOURCE_LINE.search(shown.locator(".spro-source").inner_text())
     first_card = cards.first
     excerpts = first_card.locator("details")
@@ -340,7 +346,7 @@ def test_a_case_without_town_is_clarified_by_a_chip_refined_by_chips_and_rated(
     for value in (contact["phone"], contact["email"]):
         if value:
             assert value in copied
-    assert "à jour au" in copied
+    assert re.search(r"^Source : .+, à jour (au|en) ", copied, re.MULTILINE)
 
 
 @pytest.mark.slow
@@ -358,7 +364,116 @@ def test_homonym_communes_are_told_apart_with_a_chip(session: Session, server: L
     assert second["understood"]["commune"]["name"] == "Montagny"
     chip = last_answer(page).locator("button[data-slot=place]")
     assert chip.inner_text().strip() == "Commune : Montagny"
-    assert {c["department"] for s in second["structures"] for c in s["contacts"]} <= {"42"}
+    assert {c["department"] for s in second["structures"] for c in site_contacts(s)} <= {"42"}
+
+
+def up_to(iso: str | None) -> str:
+    """What the card says of a date: day 01 is month-precision data (« à jour en 01/2026 »)."""
+    if not iso:
+        return ""
+    year, month, day = iso[:10].split("-")
+    return f"à jour en {month}/{year}" if day == "01" else f"à jour au {day}/{month}/{year}"
+
+
+def source_line(contact: dict[str, Any]) -> str:
+    parts = []
+    for line in contact["provenance"]:
+        text = (", ".join(line["fields"]) + " — " if line["fields"] else "") + line["source"]
+        parts.append(f"{text}, {up_to(line['as_of'])}" if line["as_of"] else text)
+    return "Source : " + " ; ".join(parts)
+
+
+def assert_contacts_shown(card: Any, structure: dict[str, Any]) -> None:
+    """Each contact of the API, in order: its kind, number and tariff, locator, hours, provenance, age."""
+    shown = card.locator(".spro-contact")
+    assert shown.count() == len(structure["contacts"])
+    for i, contact in enumerate(structure["contacts"]):
+        box = shown.nth(i)
+        assert box.get_attribute("data-kind") == contact["kind"]
+        assert box.locator(".spro-source").inner_text() == source_line(contact)
+        assert (box.get_by_text("À vérifier : donnée de plus de deux ans").count() == 1) == contact["stale"]
+        if contact["phone"]:
+            phone = box.locator(".spro-contact__phone").inner_text()
+            expected = contact["phone"] + (f" ({contact['phone_note']})" if contact["phone_note"] else "")
+            assert phone.endswith(expected), phone
+            assert phone.startswith("Numéro national : ") == (contact["kind"] == "national")
+        if contact["kind"] == "national":
+            assert box.locator(".spro-contact__kind").inner_text() == "Contact national du réseau, pas un site local"
+            assert contact["label"] in box.inner_text()
+            if contact["url"]:
+                link = box.locator("a.spro-contact__locator")
+                assert (link.get_attribute("href") or "").rstrip("/") == contact["url"].rstrip("/")
+                assert re.match(r"^(Annuaire|Site) officiel du réseau", link.inner_text()), link.inner_text()
+                assert link.get_attribute("target") == "_blank"
+        hours = box.locator("details.spro-hours")
+        assert hours.count() == (1 if contact["hours"] else 0)
+        if contact["hours"]:
+            assert hours.get_attribute("open") is None, "les horaires restent repliés"
+            assert hours.locator("summary").inner_text() == "Horaires d'ouverture"
+    reasons = " ".join(structure["reasons"])
+    if "à vol d'oiseau" in reasons:
+        assert card.inner_text().count("à vol d'oiseau") == 1, "la distance n'est dite qu'une fois"
+
+
+@pytest.mark.slow
+def test_each_contact_shows_its_sources_age_tariff_hours_and_a_national_way_in_is_labelled(
+    session: Session, server: LiveServer
+) -> None:
+    page = session.page
+    page.goto(f"{server.url}/")
+
+    # A site merged from two sources (one provenance line each), a month-precision date, the national
+    # number of a network whose local site has no phone of its own.
+    data = ask(page, "jeune de 19 ans sans emploi à Bourgoin-Jallieu")
+    structures = data["structures"]
+    contacts = [c for s in structures for c in s["contacts"]]
+    assert any(len(c["provenance"]) > 1 and all(p["fields"] for p in c["provenance"]) for c in contacts), contacts
+    assert any(p["as_of"] and p["as_of"].endswith("-01") for c in contacts for p in c["provenance"])
+    assert any(c["kind"] == "national" and c["phone"] and c["phone_note"] for c in contacts)
+    assert any(c["stale"] for c in contacts)
+    cards = last_answer(page).locator(".spro-card")
+    for rank, structure in enumerate(structures):
+        assert_contacts_shown(cards.nth(rank), structure)
+    merged = next(c for c in contacts if len(c["provenance"]) > 1)
+    assert " ; " in source_line(merged) and " — " in source_line(merged)
+
+    # "Copier la fiche" carries all of it: national number and its tariff, locator, provenance, the warning.
+    rank, national = next(
+        (rank, c) for rank, s in enumerate(structures) for c in s["contacts"] if c["kind"] == "national" and c["phone"]
+    )
+    card = cards.nth(rank)
+    card.get_by_role("button", name=re.compile("^Copier la fiche")).click()
+    card.get_by_text("Fiche copiée").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "Contact national du réseau, pas un site local :\n" + national["label"] in copied
+    assert f"Numéro national : {national['phone']} ({national['phone_note']})" in copied
+    assert re.search(r"^(Annuaire|Site) officiel du réseau : " + re.escape(national["url"]) + "$", copied, re.M)
+    for contact in structures[rank]["contacts"]:
+        assert source_line(contact) in copied.splitlines()
+    if any(c["stale"] for c in structures[rank]["contacts"]):
+        assert "⚠ À vérifier : donnée de plus de deux ans" in copied
+
+    # Opening hours: folded under a summary reached and opened from the keyboard, one line per day.
+    page.get_by_role("button", name="Nouvelle conversation").click()
+    data = ask(page, "demandeur d'emploi de 50 ans qui a besoin d'aide pour ses démarches en ligne à Valserhône")
+    rank, contact = next(
+        (rank, c) for rank, s in enumerate(data["structures"]) for c in s["contacts"] if c["hours"]
+    )
+    answer = last_answer(page)
+    cards = answer.locator(".spro-card")
+    for i, structure in enumerate(data["structures"]):
+        assert_contacts_shown(cards.nth(i), structure)
+    focus_by_keyboard(page, lambda a: a["tag"] == "summary" and a["text"] == "Horaires d'ouverture", backwards=True)
+    page.keyboard.press("Enter")
+    hours = cards.nth(rank).locator("details.spro-hours")
+    assert hours.get_attribute("open") == ""
+    assert hours.locator("li").all_inner_texts() == contact["hours"]
+    contrast = page.evaluate(CONTRAST)
+    assert contrast["failures"] == [], contrast["failures"]
+    card = cards.nth(rank)
+    card.get_by_role("button", name=re.compile("^Copier la fiche")).click()
+    card.get_by_text("Fiche copiée").wait_for()
+    assert "Horaires : " + " ; ".join(contact["hours"]) in page.evaluate("navigator.clipboard.readText()")
 
 
 @pytest.mark.slow
@@ -490,7 +605,7 @@ def test_embedded_on_another_origin_it_works_and_neither_side_breaks_the_other(
     # data-department="63" is sent as context: no territory question, the Puy-de-Dôme's contacts.
     assert data["understood"]["department"] == "63"
     assert data["clarification"] is None or data["clarification"]["slot"] != "territory"
-    departments = {c["department"] for s in data["structures"] for c in s["contacts"]}
+    departments = {c["department"] for s in data["structures"] for c in site_contacts(s)}
     assert departments == {"63"}
 
     # The widget: its own font, colours and sizes despite the page's `* { … !important }` rules.

@@ -217,7 +217,9 @@ def last_answer(page: Page) -> Any:
     return page.locator(".spro-msg--bot[data-turn]").last
 
 
-SOURCE_LINE = re.compile(r"source : .+ \(à jour au \d{2}/\d{2}/\d{4}\)")
+# "Source : téléphone — Service-Public.fr / DILA, à jour au 22/10/2019 ; adresse — UNML, à jour en 01/2026".
+_DATED = r"[^;]+, à jour (?:au \d{2}/\d{2}/\d{4}|en \d{2}/\d{4})"
+SOURCE_LINE = re.compile(rf"^Source : {_DATED}(?: ; {_DATED})*$")
 
 CONTRAST = """() => {
   const root = document.querySelector("expert-spro").shadowRoot;

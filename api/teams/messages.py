@@ -24,8 +24,19 @@ CALL = "Appeler"
 WRITE = "Écrire"
 WEBSITE = "Site web"
 NETWORK_WEBSITE = "Site du réseau"
+NETWORK_LOCATOR = "Annuaire du réseau"
+NATIONAL = "Contact national du réseau, pas un site local"
+NATIONAL_PHONE = "Numéro national"
+PHONE_WITH_NOTE = "{phone} ({note})"
+HOURS = "Horaires"
+STALE = "À vérifier : donnée de plus de deux ans"
 SOURCE = "Source : {source}"
-SOURCE_DATED = "Source : {source}, à jour au {date}"
+SOURCE_DATED = "Source : {source}, {as_of}"
+# Which fields a source gave: "téléphone, courriel — Service-Public.fr / DILA".
+FIELDS_FROM = "{fields} — {source}"
+UP_TO_DAY = "à jour au {date}"
+# A date on the 1st comes from data dated to the month: "à jour en 01/2026".
+UP_TO_MONTH = "à jour en {month}"
 UP_TO_DATE = "À jour au {date}"
 
 # The app package (`spro teams-package`).

@@ -68,9 +68,24 @@
     email: "Courriel : ",
     website: "Site internet",
     newWindow: " (nouvelle fenêtre)",
-    source: "source : ",
+    address: "Adresse : ",
+    site: "Site : ",
+    nationalKind: "Contact national du réseau, pas un site local",
+    nationalLocator: "Annuaire officiel du réseau",
+    nationalWebsite: "Site officiel du réseau",
+    nationalPhone: "Numéro national : ",
+    hours: "Horaires d'ouverture",
+    hoursCopy: "Horaires : ",
+    stale: "À vérifier : donnée de plus de deux ans",
+    source: "Source : ",
     asOf: function (d) {
       return " (à jour au " + d + ")";
+    },
+    upToDay: function (d) {
+      return "à jour au " + d;
+    },
+    upToMonth: function (m) {
+      return "à jour en " + m;
     },
     excerpts: function (n) {
       return n === 1 ? "Voir l'extrait de la base" : "Voir les " + n + " extraits de la base";
@@ -294,10 +309,40 @@
     return /\d{5}$/.test(address) ? address + " " + commune : address + ", " + commune;
   }
 
+  /** "2019-10-22" -> "à jour au 22/10/2019"; a day 01 marks month-precision data: "2026-01-01" -> "à jour en 01/2026". */
+  function upTo(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+    if (!m) return iso ? T.upToDay(iso) : "";
+    return m[3] === "01" ? T.upToMonth(m[2] + "/" + m[1]) : T.upToDay(m[3] + "/" + m[2] + "/" + m[1]);
+  }
+
+  /** "téléphone, courriel — Service-Public.fr / DILA, à jour au 22/10/2019" (no fields: the whole contact). */
+  function provenanceText(p) {
+    var fields = Array.isArray(p.fields) ? p.fields.filter(Boolean) : [];
+    var text = (fields.length ? fields.join(", ") + " — " : "") + (p.source || "");
+    var when = upTo(p.as_of);
+    return when ? text + ", " + when : text;
+  }
+
+  /** One line for every (source, date) of the contact, after "Source : ". */
   function contactSource(contact) {
-    var text = T.source + (contact.source || "");
-    if (contact.as_of) text += T.asOf(frenchDate(contact.as_of));
-    return text;
+    var lines = Array.isArray(contact.provenance) && contact.provenance.length
+      ? contact.provenance
+      : [{ fields: [], source: contact.source, as_of: contact.as_of }];
+    return T.source + lines.map(provenanceText).join(" ; ");
+  }
+
+  function isNational(contact) {
+    return contact.kind === "national";
+  }
+
+  /** The national contact's page is the network's locator when its label says so, else its official site. */
+  function nationalLinkText(contact) {
+    return /annuaire/i.test(contact.label || "") ? T.nationalLocator : T.nationalWebsite;
+  }
+
+  function withNote(phone, note) {
+    return note ? phone + " (" + note + ")" : phone;
   }
 
   /** The plain-text card a counsellor pastes into an e-mail to the partner. */
@@ -309,14 +354,19 @@
       structure.reasons.forEach(function (r) { lines.push("- " + r); });
     }
     (structure.contacts || []).forEach(function (c) {
+      var national = isNational(c);
       lines.push("");
-      if (c.label && c.label !== structure.name) lines.push(c.label);
+      if (national) lines.push(T.nationalKind + " :");
+      if (c.label && (national || c.label !== structure.name)) lines.push(c.label);
       var address = fullAddress(c);
-      if (address) lines.push("Adresse : " + address);
-      if (c.phone) lines.push(T.phone + c.phone);
+      if (address) lines.push(T.address + address);
+      if (c.phone) lines.push((national ? T.nationalPhone : T.phone) + withNote(c.phone, c.phone_note));
       if (c.email) lines.push(T.email + c.email);
-      if (c.url) lines.push("Site : " + c.url);
-      lines.push(contactSource(c).replace(/^s/, "S"));
+      if (c.url) lines.push((national ? nationalLinkText(c) + " : " : T.site) + c.url);
+      var hours = Array.isArray(c.hours) ? c.hours : [];
+      if (hours.length) lines.push(T.hoursCopy + hours.join(" ; "));
+      lines.push(contactSource(c));
+      if (c.stale) lines.push("⚠ " + T.stale);
     });
     if (!(structure.contacts || []).length) lines.push("", T.noContact);
     lines.push("", "— " + T.ficheFooter + ", " + new Date().toLocaleDateString("fr-FR") + ".");
@@ -1022,20 +1072,20 @@
   };
 
   Widget.prototype.renderContact = function (c, s) {
+    var national = isNational(c);
     var lines = [];
-    if (c.label && c.label !== s.name) lines.push(h("p", { class: "spro-contact__label" }, c.label));
+    if (national) lines.push(h("p", { class: "spro-contact__kind" }, icon("globe", true), T.nationalKind));
+    if (c.label && (national || c.label !== s.name)) lines.push(h("p", { class: "spro-contact__label" }, c.label));
     var address = fullAddress(c);
-    if (address) lines.push(h("p", { class: "spro-contact__line" }, icon("pin"), h("span", null, srOnly("Adresse : "), address)));
-    var tel = telHref(c.phone);
+    if (address) lines.push(h("p", { class: "spro-contact__line" }, icon("pin"), h("span", null, srOnly(T.address), address)));
     if (c.phone) {
-      lines.push(
-        h(
-          "p",
-          { class: "spro-contact__line" },
-          icon("phone"),
-          tel ? h("a", { href: tel }, srOnly(T.phone), c.phone) : h("span", null, srOnly(T.phone), c.phone)
-        )
-      );
+      var tel = telHref(c.phone);
+      var prefix = national ? h("span", { class: "spro-contact__what" }, T.nationalPhone) : null;
+      var number = tel
+        ? h("a", { href: tel }, national ? null : srOnly(T.phone), c.phone)
+        : h("span", null, national ? null : srOnly(T.phone), c.phone);
+      var note = c.phone_note ? h("span", { class: "spro-contact__note" }, " (" + c.phone_note + ")") : null;
+      lines.push(h("p", { class: "spro-contact__line spro-contact__phone" }, icon("phone"), h("span", null, prefix, number, note)));
     }
     var mail = mailHref(c.email);
     if (c.email) {
@@ -1055,12 +1105,37 @@
           "p",
           { class: "spro-contact__line" },
           icon("globe"),
-          h("a", { href: site, target: "_blank", rel: "noopener noreferrer" }, T.website, srOnly(T.newWindow + " : " + site))
+          h(
+            "a",
+            { href: site, target: "_blank", rel: "noopener noreferrer", class: national ? "spro-contact__locator" : null },
+            national ? nationalLinkText(c) : T.website,
+            srOnly(T.newWindow + " : " + site)
+          )
         )
       );
     }
+    var hours = Array.isArray(c.hours) ? c.hours : [];
+    if (hours.length) {
+      lines.push(
+        h(
+          "details",
+          { class: "spro-hours" },
+          h("summary", null, T.hours),
+          h("ul", { class: "spro-hours__list" }, hours.map(function (line) { return h("li", null, line); }))
+        )
+      );
+    }
+    if (c.stale) lines.push(h("p", { class: "spro-badge spro-badge--stale" }, icon("alert", true), T.stale));
     lines.push(h("p", { class: "spro-source" }, contactSource(c)));
-    return h("div", { class: "spro-contact", "data-department": c.department || "" }, lines);
+    return h(
+      "div",
+      {
+        class: "spro-contact" + (national ? " spro-contact--national" : ""),
+        "data-kind": national ? "national" : "site",
+        "data-department": c.department || "",
+      },
+      lines
+    );
   };
 
   // --- copy -------------------------------------------------------------------------------------
