@@ -101,13 +101,15 @@ def no_local_site(departments: list[str], national: bool) -> str:
     return f"Pas de site local connu pour ce lieu (sites connus dans : {names}){way}"
 
 
-def national_label(network_name: str, locator: bool, phone: bool) -> str:
+def national_label(network_name: str, locator: bool, phone: bool, beside_site: bool = False) -> str:
     what = {
         (True, True): "annuaire officiel et numéro national",
         (True, False): "annuaire officiel des sites",
         (False, True): "numéro national et site officiel",
         (False, False): "site officiel du réseau",
     }[(locator, phone)]
+    if beside_site:  # completes a local site that has an address but no number of its own
+        return f"{network_name} — {what} (le site n'a pas de numéro propre dans la base)"
     return f"{network_name} — {what} (pas de contact local dans la base)"
 
 

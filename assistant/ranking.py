@@ -109,7 +109,7 @@ def build_results(
                 if not any(c.phone or c.email for c in contacts):
                     # A France Travail agency has an address but no number of its own: its network's national
                     # number and locator complete it.
-                    national = _national_contact(network)
+                    national = _national_contact(network, beside_site=True)
                     contacts = (*contacts, *((national,) if national is not None else ()))
                 for contact in site.contacts:
                     for source_id in _source_ids(contact):
@@ -228,7 +228,7 @@ def _source_ids(contact: Contact) -> list[str]:
     return list(dict.fromkeys([contact.source_id, *(o.source_id for o in contact.origins)]))
 
 
-def _national_contact(network: Network) -> ContactInfo | None:
+def _national_contact(network: Network, beside_site: bool = False) -> ContactInfo | None:
     """The network's official locator and national number from its sheet, else its official site; None when
     the sheet has none of them (never an invented way in)."""
     national = network.national
@@ -239,7 +239,7 @@ def _national_contact(network: Network) -> ContactInfo | None:
         return None
     as_of = network.source.as_of.isoformat() if network.source.as_of else None
     return ContactInfo(
-        label=messages.national_label(network.short_name, locator is not None, phone is not None),
+        label=messages.national_label(network.short_name, locator is not None, phone is not None, beside_site),
         phone=phone,
         email=None,
         address=None,

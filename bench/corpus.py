@@ -1,4 +1,4 @@
-"""The knowledge the benchmarks serve: the embedded base plus the real AURA directory extract when present."""
+"""The knowledge the benchmarks serve: the embedded base, with its directory of the region's real sites."""
 
 from __future__ import annotations
 
@@ -10,19 +10,18 @@ from bench.report import ROOT
 from ingest.build import BuildReport, build_index
 from knowledge.embedding import Encoder
 
-STRUCTURES = ROOT.parent / "shared" / "data" / "structures"
 WORK = ROOT / "var" / "bench"
 # Passage vectors kept between benchmark runs: preparing a served index costs seconds, not minutes.
 CACHE = WORK / "embeddings.sqlite"
 
 
 def real_sources() -> list[Path]:
-    """The real directory extract (read-only), or nothing when ../shared/data is absent."""
-    return [STRUCTURES] if STRUCTURES.is_dir() else []
+    """Extra sources beside the embedded base: none, the real directory is embedded (knowledge/data/directory)."""
+    return []
 
 
 def describe_sources() -> str:
-    return "embedded base + real AURA directory extract" if real_sources() else "embedded base only (no shared data)"
+    return "embedded base with its directory (793 real AURA sites)"
 
 
 def prepare_data_dir(data_dir: Path, encoder: Encoder) -> BuildReport:
