@@ -18,9 +18,10 @@ import time
 
 from bench.report import ROOT
 
-ORDER = ("serving", "encoder", "ingestion", "scale", "resilience")
+ORDER = ("serving", "fairness", "encoder", "ingestion", "scale", "resilience")
 QUICK: dict[str, list[str]] = {
     "serving": ["--duration", "3", "--levels", "1,4"],
+    "fairness": ["--duration", "5"],
     "encoder": ["--queries", "10", "--passages", "32"],
     "ingestion": [],
     "scale": ["--sizes", "2000,20000", "--queries", "200", "--latency-queries", "50"],
