@@ -93,8 +93,13 @@ def distance(km: float) -> str:
     return f"À {shown} km à vol d'oiseau du centre de la commune"
 
 
-def no_local_site(departments: list[str], national: bool) -> str:
-    way = " : voir l'annuaire officiel du réseau et son numéro national" if national else " : voir le site du réseau"
+def no_local_site(departments: list[str], locator: bool, phone: bool) -> str:
+    way = {
+        (True, True): " : voir l'annuaire officiel du réseau et son numéro national",
+        (True, False): " : voir l'annuaire officiel du réseau",
+        (False, True): " : voir le numéro national du réseau",
+        (False, False): " : voir le site du réseau",
+    }[(locator, phone)]
     if not departments:
         return f"Aucun site local de ce réseau dans la base{way}"
     names = ", ".join(DEPARTMENTS.get(d, d) for d in departments)

@@ -138,7 +138,9 @@ def build_results(
             national = _national_contact(network)
             reasons = why
             if case.commune is not None or case.department is not None:
-                reasons = (*why, messages.no_local_site(covered, national is not None))
+                locator = network.national is not None and network.national.locator_url is not None
+                phone = network.national is not None and network.national.phone is not None
+                reasons = (*why, messages.no_local_site(covered, locator, phone))
             if national is not None:
                 cited.setdefault(network.source.id, _source_ref(network.source.id, index))
             results.append(
