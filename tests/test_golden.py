@@ -47,3 +47,13 @@ def test_whole_set_clarification_and_refusal_accuracy(results: list[CaseResult])
     scores = score(results)
     assert scores.refusal is not None and scores.refusal >= 0.95
     assert scores.clarification is not None and scores.clarification >= 0.85
+
+
+def test_three_first_structures_of_networks_with_open_data_give_a_local_contact(
+    results: list[CaseResult], knowledge_index  # type: ignore[no-untyped-def]
+) -> None:
+    open_data = frozenset(s.network for s in knowledge_index.structures.values())
+    scores = score(results, open_data)
+    # Measured on the cases that name a place; README, « Qualité mesurée ».
+    assert scores.local_contact_open_data is not None and scores.local_contact_open_data >= 0.90, scores
+    assert scores.local_contact is not None and scores.local_contact >= 0.60, scores
