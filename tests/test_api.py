@@ -608,7 +608,9 @@ def test_health_readiness_and_metrics(client: TestClient, knowledge_index: Knowl
     chat(client, "jeune de 17 ans décrocheur")
     site = next(iter(knowledge_index.structures))
     client.get(f"/api/structures/{site}")
-    metrics = client.get("/metrics")
+    assert_error(client.get("/metrics"), 401, ErrorCode.UNAUTHORIZED)
+    assert_error(client.get("/metrics", headers={"Authorization": "Bearer faux"}), 401, ErrorCode.UNAUTHORIZED)
+    metrics = client.get("/metrics", headers=AUTH)
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     exposition = metrics.text
     assert 'spro_http_requests_total{method="POST",route="/api/chat",status="200"} 1.0' in exposition
@@ -617,6 +619,10 @@ def test_health_readiness_and_metrics(client: TestClient, knowledge_index: Knowl
     assert "spro_http_request_duration_seconds_bucket" in exposition
     assert f'version="{knowledge_index.version}"' in exposition
     assert f"spro_index_chunks {float(len(knowledge_index.chunks))}" in exposition
+
+
+def test_metrics_are_closed_without_an_admin_token(open_client: OpenClient) -> None:
+    assert_error(open_client(admin_token=None).get("/metrics"), 403, ErrorCode.ADMIN_DISABLED)
 
 
 def test_rate_limit_answers_429_with_retry_after(open_client: OpenClient) -> None:

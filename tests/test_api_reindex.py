@@ -116,7 +116,7 @@ def test_reindex_swaps_the_version_while_requests_run_without_a_failure(
     assert job["progress"]["stage"]
     ready = client.get("/readyz").json()
     assert ready["index_version"] == job["version"]
-    assert f'version="{job["version"]}"' in client.get("/metrics").text
+    assert f'version="{job["version"]}"' in client.get("/metrics", headers=AUTH).text
     again = client.post("/api/admin/reindex", json={}, headers=AUTH)  # unchanged base, no force: no new version
     assert again.status_code == 202
     unchanged = wait_for_job(client, again.json()["id"])
@@ -135,7 +135,7 @@ def test_service_without_an_index_is_not_ready_until_an_admin_reindexes(tmp_path
         not_ready = client.get("/readyz")
         assert not_ready.status_code == 503 and not_ready.json()["error"] == "index_unavailable"
         assert client.post("/api/chat", json={"message": "jeune de 17 ans"}).status_code == 503
-        assert "spro_index_loaded 0.0" in client.get("/metrics").text
+        assert "spro_index_loaded 0.0" in client.get("/metrics", headers=AUTH).text
         started = client.post("/api/admin/reindex", headers=AUTH)
         assert started.status_code == 202
         job = wait_for_job(client, started.json()["id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import ServedDep, ServicesDep
+from api.deps import AdminDep, ServedDep, ServicesDep
 from api.routes import errors_doc
 from api.schemas import HealthOut, ReadyOut
 
@@ -37,10 +37,15 @@ async def readyz(served: ServedDep) -> ReadyOut:
 @router.get(
     "/metrics",
     summary="Métriques Prometheus",
-    description="Requêtes et latence par gabarit de route, version de l'index servie, nombre de passages.",
+    description=(
+        "Requêtes et latence par gabarit de route, version de l'index servie, nombre de passages. "
+        "Jeton d'administration requis (`Authorization: Bearer …`), comme les routes `/api/admin/...`."
+    ),
     response_class=Response,
+    dependencies=[AdminDep],
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Format texte Prometheus"}
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Format texte Prometheus"},
+        **errors_doc(401, 403),
     },
 )
 def metrics(services: ServicesDep) -> Response:
