@@ -18,7 +18,7 @@ from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RateLimitMidd
 from api.routes import admin, catalogue, chat, feedback, health, web
 from api.runtime import Runtime
 from api.services import LifespanState, Services
-from api.teams import mount_teams
+from api.teams import MESSAGES_PATH, mount_teams
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     mount_teams(app, services)
     # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(RateLimitMiddleware, limiter=services.limiter, exempt=(MESSAGES_PATH,))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

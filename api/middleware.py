@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import messages
 from api.errors import ErrorCode, error_response
 from api.metrics import Metrics
+from api.ratelimit import Limiter, Unlimited
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -59,63 +60,41 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
 class RateLimitMiddleware:
-    """A token bucket per client address on /api/: `per_minute` requests a minute, bursts up to that many."""
+    """A token bucket per client address on /api/ (the limiter's); `exempt` routes limit their own clients
+    (Teams: per user, once the token is checked, since all of Teams arrives from a few relay addresses).
 
-    MAX_CLIENTS = 10_000
+    The address is the connection's peer, or what a trusted proxy put in X-Forwarded-For: uvicorn rewrites it
+    only for the proxies of SPRO_TRUSTED_PROXIES (`api.server.uvicorn_options`)."""
 
-    def __init__(self, app: ASGIApp, per_minute: int, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, prefix: str = "/api/", exempt: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
+        self.limiter = limiter
         self.prefix = prefix
-        self._buckets: dict[str, _Bucket] = {}
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.capacity <= 0 or scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if (
+            isinstance(self.limiter, Unlimited)
+            or scope["type"] != "http"
+            or not scope["path"].startswith(self.prefix)
+            or scope["path"] in self.exempt
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        key = client[0] if client else "?"
-        wait = self._take(key, time.monotonic())
+        wait = await self.limiter.take("ip:" + (client[0] if client else "?"))
         if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            response = error_response(
-                ErrorCode.RATE_LIMITED,
-                messages.RATE_LIMITED.format(seconds=seconds),
-                headers={"Retry-After": str(seconds)},
-            )
-            await response(scope, receive, send)
+            await rate_limited(wait)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def _take(self, key: str, now: float) -> float:
-        """Seconds to wait before the next request is allowed; 0 when one token was taken."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self.MAX_CLIENTS:
-                self._forget_idle(now)
-            bucket = self._buckets[key] = _Bucket(self.capacity, now)
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
 
-    def _forget_idle(self, now: float) -> None:
-        # A bucket that has refilled completely carries no information.
-        full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.capacity]
-        for key in full:
-            del self._buckets[key]
-        if len(self._buckets) >= self.MAX_CLIENTS:
-            self._buckets.clear()
+def rate_limited(wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return error_response(
+        ErrorCode.RATE_LIMITED, messages.RATE_LIMITED.format(seconds=seconds), headers={"Retry-After": str(seconds)}
+    )
 
 
 class MetricsMiddleware:

@@ -49,6 +49,17 @@ def has_valid_index(settings: Settings) -> bool:
     return True
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn reads the client address: X-Forwarded-For only from SPRO_TRUSTED_PROXIES (uvicorn's own
+    default would believe any peer on 127.0.0.1, so a local sidecar or tunnel could name any client)."""
+    trusted = settings.trusted_proxies
+    return {
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": ",".join(trusted) if trusted else "",
+        "server_header": False,
+    }
+
+
 def serve(
     settings: Settings,
     *,
@@ -66,6 +77,9 @@ def serve(
         # Worker processes build their own Settings from the environment: hand the extra sources over.
         sources = [*settings.sources, *extra_sources]
         os.environ["SPRO_SOURCES"] = json.dumps([str(p) for p in sources])
+    if workers > 1 and settings.rate_limit_per_minute > 0 and settings.rate_limit_store == "auto":
+        # Several processes: one client's requests land on any of them, so they share the buckets.
+        os.environ["SPRO_RATE_LIMIT_STORE"] = "database"
     uvicorn.run(
         FACTORY,
         factory=True,
@@ -73,6 +87,5 @@ def serve(
         port=port,
         workers=workers,
         log_config=log_config(),
-        server_header=False,
-        proxy_headers=True,
+        **uvicorn_options(settings),
     )

@@ -10,6 +10,7 @@ from typing import TypedDict
 from api import messages
 from api.errors import ApiError, ErrorCode
 from api.metrics import Metrics
+from api.ratelimit import Limiter, build_limiter
 from api.reindex import Reindexer
 from api.runtime import Runtime, Served, ServedSlot, load_encoder_for, load_runtime
 from api.store import Store
@@ -28,6 +29,7 @@ class Services:
     store: Store
     slot: ServedSlot
     metrics: Metrics
+    limiter: Limiter
     reindexer: Reindexer = field(init=False)
     encoder: Encoder | None = None
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -39,12 +41,14 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         store = Store(settings.store_url, conversation_ttl=settings.conversation_ttl)
         slot = ServedSlot(store)
-        return cls(settings=settings, store=store, slot=slot, metrics=Metrics(slot))
+        limiter = build_limiter(settings, store)
+        return cls(settings=settings, store=store, slot=slot, metrics=Metrics(slot), limiter=limiter)
 
     def start(self, runtime: Runtime | None) -> None:
         """Create the tables, then load the encoder and the index once; without an index, serve anyway:
         /readyz says so, the assistant routes answer 503, and an admin can start a re-index."""
         self.store.create_schema()
+        self.limiter.prepare()
         self.store.purge_expired()
         if runtime is not None:
             self.encoder = runtime.encoder

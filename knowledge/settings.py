@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -98,6 +100,48 @@ class Settings(BaseSettings):
     snapshots_kept: int = Field(
         default=5, ge=1, description="Dated snapshots kept per kind under data_dir/snapshots (for rollback)"
     )
+    teams_keys_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds allowed to fetch the Bot Framework signing keys, tries included: a Teams request waiting "
+            "for them gets its answer (401 at worst) within that delay, and no other request waits"
+        ),
+    )
+    teams_keys_ttl: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds the Bot Framework signing keys are kept before a new fetch (kept while that fails)",
+    )
+    teams_keys_retry_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds before the signing keys are fetched again after a failed fetch, or after a refresh for a "
+            "token whose key id is unknown: a burst of forged tokens costs one fetch"
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or CIDR networks of the reverse proxies whose X-Forwarded-For is believed (JSON list); "
+            "default none: the client is the peer of the TCP connection"
+        ),
+    )
+    rate_limit_store: Literal["auto", "memory", "database"] = Field(
+        default="auto",
+        description=(
+            "Where the rate-limit buckets live: 'memory' (one process), 'database' (the store, shared by every "
+            "worker and replica); 'auto': the database with PostgreSQL or several workers, memory otherwise"
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError: not an address or a network
+        return value
 
     @property
     def index_dir(self) -> Path:

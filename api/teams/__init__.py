@@ -7,6 +7,7 @@ error shape, unless SPRO_TEAMS_DEV_MODE is set; the Teams SDK is loaded only whe
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from api.teams.bot import TeamsBot
 
 log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
 
 
 def mount_teams(app: FastAPI, services: Services) -> None:
@@ -57,7 +60,7 @@ class TeamsEndpoint:
         self._bot: TeamsBot | None = None
         self.router = APIRouter(include_in_schema=False)
         self.router.add_api_route(
-            "/api/messages", self._receive, methods=["POST"], dependencies=[Depends(self._require_bot)]
+            MESSAGES_PATH, self._receive, methods=["POST"], dependencies=[Depends(self._require_bot)]
         )
 
     async def start(self) -> None:
@@ -92,6 +95,16 @@ class TeamsEndpoint:
         status = answer["status"]
         if status == 401:
             raise ApiError(ErrorCode.UNAUTHORIZED, messages.UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        if status == 429:
+            # Over the sender's limit (checked once the SDK validated the token): the API's 429.
+            body = answer.get("body")
+            wait = body.get("retry_after") if isinstance(body, dict) else None
+            seconds = max(1, math.ceil(wait if isinstance(wait, int | float) else 1))
+            raise ApiError(
+                ErrorCode.RATE_LIMITED,
+                api_messages.RATE_LIMITED.format(seconds=seconds),
+                headers={"Retry-After": str(seconds)},
+            )
         if status >= 500:
             # The SDK logged the cause; the caller gets the one error shape.
             raise ApiError(ErrorCode.INTERNAL_ERROR, api_messages.INTERNAL_ERROR)

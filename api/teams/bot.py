@@ -28,11 +28,14 @@ with warnings.catch_warnings():
     from microsoft_teams.apps import ActivityContext, App, AppOptions
     from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpResponse, HttpRouteHandler
 
+from microsoft_teams.api import InvokeResponse
 from microsoft_teams.api.activities.invoke.message import MessageSubmitActionInvokeActivity
 from microsoft_teams.api.activities.message import MessageActivity
 from microsoft_teams.api.activities.typing import TypingActivityInput
 from microsoft_teams.api.activities.utils import StripMentionsTextOptions, strip_mentions_text
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+from microsoft_teams.apps.auth import InboundActivityTokenValidator
+from microsoft_teams.apps.events import ActivityEvent
 
 from api.conversation import Exchange, converse
 from api.errors import ApiError
@@ -43,6 +46,7 @@ from api.services import Services
 from api.store import Rating
 from api.teams import messages, teams_configured
 from api.teams.compose import compose
+from api.teams.keys import KeyRing, OffLoopTokenValidator
 from api.teams.replies import ReplyLog
 from api.teams.tokens import ConnectorTokens
 from assistant.dialogue import ConversationState
@@ -89,16 +93,23 @@ class TeamsBot:
         self._services = services
         self._replies = ReplyLog(services.store)
         self._adapter = HandlerAdapter()
+        self._keys = KeyRing(
+            timeout=settings.teams_keys_timeout,
+            ttl=settings.teams_keys_ttl,
+            retry_interval=settings.teams_keys_retry_interval,
+        )
         app_id, secret = settings.teams_app_id, settings.teams_app_secret
         authenticated = teams_configured(settings)
+        self._app_id = app_id if authenticated else None
+        self._cloud = with_overrides(
+            PUBLIC,
+            openid_metadata_url=settings.teams_openid_metadata_url,
+            login_endpoint=settings.teams_login_endpoint,
+        )
         options: AppOptions = {
             "http_server_adapter": self._adapter,
             "messaging_endpoint": MESSAGING_ENDPOINT,
-            "cloud": with_overrides(
-                PUBLIC,
-                openid_metadata_url=settings.teams_openid_metadata_url,
-                login_endpoint=settings.teams_login_endpoint,
-            ),
+            "cloud": self._cloud,
             # Explicit, so the SDK's own environment switch (DANGEROUSLY_ALLOW_...) cannot turn checks off.
             "dangerously_allow_unauthenticated_requests": not authenticated,
             "state": False,
@@ -114,10 +125,30 @@ class TeamsBot:
 
     async def start(self) -> None:
         await self._app.initialize()
+        server = self._app.server
+        if self._app_id is not None:
+            # The SDK's validator, with the key source swapped for one that never blocks the event loop.
+            if not isinstance(server._token_validator, InboundActivityTokenValidator):
+                raise RuntimeError("the Teams SDK no longer checks tokens where expected: Teams bot not started")
+            server._token_validator = OffLoopTokenValidator(self._app_id, self._cloud, self._keys)
+        process = server.on_request
+        if process is None:
+            raise RuntimeError("the Teams SDK registered no activity handler")
+        limiter = self._services.limiter
+
+        async def within_limit(event: ActivityEvent) -> InvokeResponse[Any]:
+            # Reached only once the token is validated: a forger cannot spend somebody else's allowance.
+            wait = await limiter.take(sender_key(event.body.model_extra or {}))
+            if wait > 0:
+                return InvokeResponse(status=429, body={"retry_after": wait})
+            return await process(event)
+
+        server.on_request = within_limit
 
     async def close(self) -> None:
         await self._app.http_client.http.aclose()
         await self._app.api.http.http.aclose()
+        await self._keys.aclose()
 
     async def handle(self, body: dict[str, Any], headers: dict[str, str]) -> HttpResponse:
         if self._adapter.handler is None:
@@ -176,7 +207,7 @@ class TeamsBot:
         record = partial(
             record_feedback,
             self._services.store,
-            None,
+            self._services.slot.current,
             conversation_id=answer.conversation_id,
             turn=answer.turn,
             rating=rating,
@@ -195,6 +226,21 @@ def conversation_key(conversation_id: str) -> str:
     out of the database."""
     digest = hashlib.sha256(conversation_id.encode()).digest()
     return "teams-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sender_key(activity: dict[str, Any]) -> str:
+    """The rate-limit key of a Teams activity: its sender (Entra object id, else Teams id), else its
+    conversation; never the relay address, which every Teams user shares."""
+    sender = activity.get("from")
+    if isinstance(sender, dict):
+        for field in ("aadObjectId", "id"):
+            value = sender.get(field)
+            if isinstance(value, str) and value:
+                return f"teams-user:{value}"
+    conversation = activity.get("conversation")
+    if isinstance(conversation, dict) and isinstance(conversation.get("id"), str):
+        return f"teams-conversation:{conversation['id']}"
+    return "teams-unknown"
 
 
 def read_text(activity: MessageActivity) -> str:
