@@ -49,6 +49,9 @@ def ingest(
         typer.Option("--source", "-s", help="Fichier ou dossier de données à ajouter (répétable)"),
     ] = None,
     force: Annotated[bool, typer.Option(help="Publier une nouvelle version même si rien n'a changé")] = False,
+    allow_shrink: Annotated[
+        bool, typer.Option(help="Publier même si la version perd plus de 20 % des structures ou des passages")
+    ] = False,
 ) -> None:
     """Construire l'index : base embarquée + sources données, nouvelle version publiée atomiquement."""
     from ingest.build import BuildFailed, BuildInProgress, build_index
@@ -67,7 +70,10 @@ def ingest(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as bar:
-            report = build_index(settings.index_dir, encoder, sources, progress=_RichProgress(bar), force=force)
+            report = build_index(
+                settings.index_dir, encoder, sources, progress=_RichProgress(bar), force=force,
+                allow_shrink=allow_shrink,
+            )
     except (BuildInProgress, BuildFailed) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
