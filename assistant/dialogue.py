@@ -14,6 +14,7 @@ from assistant.ranking import RankedNetwork, build_results, rank_networks
 from assistant.referral import Clarification, PlaceRef, Referral, Understood
 from assistant.retrieval import Retriever
 from assistant.understanding import Case, Reader, Understanding
+from assistant.vocabulary import CaseVocabulary
 from knowledge.directory import Directory
 from knowledge.embedding import Encoder
 from knowledge.index import KnowledgeIndex
@@ -36,7 +37,11 @@ SETTLED_STATUSES = frozenset({"collegien", "lyceen", "etudiant", "salarie", "cad
 
 @dataclass
 class ConversationState:
-    """What the assistant remembers of a conversation: the case so far, never the person's identity."""
+    """What the assistant remembers of a conversation: the case so far, never the person's identity.
+
+    Codes (status, needs, flags, networks, INSEE codes), numbers (age) and, in `topics`, only words of the
+    knowledge base (assistant/vocabulary.py): no free text.
+    """
 
     age: int | None = None
     age_min: int | None = None
@@ -133,6 +138,7 @@ class Assistant:
         self._store = store
         self._reader = Reader(territory)
         self._retriever = Retriever(index, encoder)
+        self._vocabulary = CaseVocabulary(index.chunks)
         self._directory = Directory(index.records.structures, territory)
         self._show_personal_emails = show_personal_emails
 
@@ -143,6 +149,11 @@ class Assistant:
     @property
     def territory(self) -> Territory:
         return self._territory
+
+    @property
+    def vocabulary(self) -> CaseVocabulary:
+        """The allow-list of words that may be stored (the state's topics, feedback reasons)."""
+        return self._vocabulary
 
     def turn(
         self, message: str, conversation_id: str | None = None, context: TurnContext | None = None
@@ -169,9 +180,9 @@ class Assistant:
         return self._refer("", state, understanding.case.out_of_scope)
 
     def _understand(self, message: str) -> Understanding:
-        """Read a message; its topic is scrubbed of personal details, since the state is stored."""
+        """Read a message; its topic keeps only the base's words, since the state is stored."""
         understanding = self._reader.read(message)
-        return replace(understanding, topic=self._retriever.scrubbed(understanding.topic))
+        return replace(understanding, topic=self._vocabulary.kept(understanding.topic))
 
     def _apply_context(self, state: ConversationState, context: TurnContext) -> ConversationState:
         if context.commune and state.commune_insee is None:

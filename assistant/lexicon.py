@@ -679,3 +679,12 @@ OUT_OF_SCOPE_WORDS: tuple[str, ...] = (
     "president",
     "elections",
 )
+
+# How counsellors speak of the person and of what they want, words the sheets seldom use: the stored words of a
+# case are those of the base and of this lexicon only (assistant/vocabulary.py), and these carry meaning for the
+# dense encoder ("monsieur de 42 ans qui veut se reconvertir").
+CASE_WORDS: tuple[str, ...] = (
+    "monsieur", "madame", "mme", "mr", "dame", "homme", "garcon", "fille", "gamin", "gamine", "ado", "adolescent",
+    "adolescente", "personne", "habite", "vit", "voudrait", "souhaiterait", "aimerait", "aime", "prefere",
+    "retourner", "reprendre", "arrive", "arrete", "lache", "perdu", "trouve", "infos", "renseignements",
+)

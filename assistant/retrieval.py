@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -13,10 +12,6 @@ from knowledge.lexical import analyse, fold
 from knowledge.model import Chunk
 
 RRF_K = 60
-# E-mails, web addresses, phone numbers (8+ digits, spaced or not) and dates.
-_PERSONAL = re.compile(
-    r"\S+@\S+|https?://\S+|www\.\S+|(?:\+33|0)\s?\d(?:[\s.-]?\d{2}){4}|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b"
-)
 CANDIDATES = 60
 
 
@@ -40,15 +35,6 @@ class Retriever:
         words = {w for c in index.chunks for w in fold(c.passage()).replace("'", " ").split() if w.isalpha()}
         self._vocabulary = sorted(w for w in words if len(w) >= 5)
         self._words = words
-        # Site passages name places and people's namesakes (Saint-Martin, Pierre-Bénite…): a capitalised word
-        # counts as known only when the offers and sheets use it.
-        self._known = {
-            w
-            for c in index.chunks
-            if c.kind != "structure"
-            for w in fold(c.passage()).replace("'", " ").split()
-            if w.isalpha()
-        }
 
     def search(
         self, query: str, expansions: tuple[str, ...] = (), k: int = CANDIDATES, dense_query: str | None = None
@@ -80,22 +66,6 @@ class Retriever:
         # so that the same query always gives the same order.
         hits.sort(key=lambda h: (-h.score, h.dense_rank or len(dense) + 1, h.chunk.id))
         return hits
-
-    def scrubbed(self, text: str) -> str:
-        """The words of a message worth keeping between turns, without what identifies a person.
-
-        The conversation state is stored: e-mails, web addresses, phone numbers, dates and capitalised words
-        the knowledge base does not know (first names, surnames) are dropped (RGPD); every other word is
-        kept as typed ("17", "3e", "bac+5" included), so that later turns retrieve as the first one did.
-        """
-        text = _PERSONAL.sub(" ", text)
-        kept = []
-        for token in text.split():
-            word = token.strip(".,;:!?()[]«»\"")
-            if word[:1].isupper() and fold(word).replace("'", " ").split()[0] not in self._known:
-                continue
-            kept.append(token)
-        return " ".join(kept)
 
     def _spelled(self, text: str) -> str:
         """Correct long unknown words to the closest corpus word ("mecanik" -> "mecanique")."""
