@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.feedback import demote_reported
 from api.runtime import Served
 from api.schemas import is_conversation_id
 from api.store import Store
@@ -18,7 +17,6 @@ class Exchange:
 
     referral: Referral
     turn: int
-    reported: frozenset[str]
 
 
 def converse(
@@ -26,20 +24,18 @@ def converse(
 ) -> Exchange:
     """Run one turn; an unknown, expired or malformed id starts a new conversation with a new id.
 
+    The ids of the structures shown are recorded with the turn: a report is taken only on what was shown.
     Blocking (encoding, retrieval, database): call it from a worker thread, never on the event loop.
     """
     previous = store.load(conversation_id) if conversation_id and is_conversation_id(conversation_id) else None
     known = conversation_id if previous is not None else None
     referral = served.assistant.turn(message, known, context)
-    reported = frozenset(store.reported_structures())
-    referral = demote_reported(referral, reported)
+    turn = (previous.turns if previous is not None else 0) + 1
+    store.record_turn(referral.conversation_id, turn, (s.id for s in referral.structures))
     store.count_question(referral.understood.department, referral.understood.needs, referral.confident)
-    return Exchange(referral, (previous.turns if previous is not None else 0) + 1, reported)
+    return Exchange(referral, turn)
 
 
-def search(
-    served: Served, store: Store, query: str, context: TurnContext | None, age: int | None
-) -> tuple[Referral, frozenset[str]]:
-    """A stateless referral, with reported contacts demoted as in a conversation."""
-    reported = frozenset(store.reported_structures())
-    return demote_reported(served.assistant.search(query, context, age), reported), reported
+def search(served: Served, query: str, context: TurnContext | None, age: int | None) -> Referral:
+    """A stateless referral: nothing of it is stored."""
+    return served.assistant.search(query, context, age)

@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_PUBLIC = "unknown_public"
     STRUCTURE_REQUIRED = "structure_required"
     TURN_AHEAD = "turn_ahead"
+    UNKNOWN_CONVERSATION = "unknown_conversation"
+    STRUCTURE_NOT_SHOWN = "structure_not_shown"
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -67,6 +69,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_PUBLIC: 422,
     ErrorCode.STRUCTURE_REQUIRED: 422,
     ErrorCode.TURN_AHEAD: 422,
+    ErrorCode.UNKNOWN_CONVERSATION: 404,
+    ErrorCode.STRUCTURE_NOT_SHOWN: 422,
 }
 
 # Framework statuses (routing, body parsing) -> our codes.

@@ -24,13 +24,15 @@ AMBIGUOUS_COMMUNE = "Plusieurs communes portent ce nom ({value}) : donnez le cod
 UNKNOWN_PUBLIC = "Public inconnu : {value}."
 STRUCTURE_REQUIRED = "Un signalement « contact erroné » doit indiquer la structure (structure_id)."
 TURN_AHEAD = "Cette conversation ne compte que {turns} tour(s)."
+UNKNOWN_CONVERSATION = (
+    "Conversation inconnue ou effacée : un avis ne porte que sur une réponse donnée par ce service (30 jours au plus)."
+)
+STRUCTURE_NOT_SHOWN = "La structure {value} n'a pas été proposée à ce tour de la conversation."
 
 # Validation messages: the field is named, the reason is French.
 FIELD_INVALID = "Champ « {field} » invalide : {reason}."
 EMPTY_TEXT = "le texte est vide"
 TEXT_TOO_LONG = "{max} caractères au plus"
-
-CONTACT_REPORTED = "Contact signalé comme erroné, à vérifier"
 
 # Pydantic error types -> French reasons; anything else falls back to GENERIC_REASON.
 VALIDATION_REASONS: dict[str, str] = {

@@ -1,11 +1,16 @@
 """The API's database: conversations, feedback, re-index jobs, question stats (SQLite or PostgreSQL).
 
-SQLAlchemy Core, one code path for both engines. Conversations hold the assistant's ConversationState only,
-and expire; question stats are counters per day, department and need, never the text of a question.
+SQLAlchemy Core, one code path for both engines. Conversations hold the assistant's ConversationState only
+(codes and words of the knowledge base, never the text of a message), and expire; each turn records which
+structures it showed (ids only), so that a report can be checked; feedback reasons are allow-listed words that
+are erased with their conversation; question stats are counters per day, department and need. On SQLite, erased
+rows are overwritten (`secure_delete`) and the write-ahead log is emptied after every erasure, so that deleted
+text survives neither in the database's pages nor in `-wal`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -44,6 +49,8 @@ from sqlalchemy.types import TypeDecorator
 
 from assistant.dialogue import ConversationState
 
+log = logging.getLogger(__name__)
+
 Rating = Literal["up", "down"]
 FeedbackKind = Literal["contact_errone", "non_pertinent", "autre"]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -51,6 +58,10 @@ FeedbackFilter = Literal["open", "resolved", "all"]
 
 # Job ids as create_job makes them: anything else is unknown without asking the database.
 JOB_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+
+# How long the structures shown by each turn are kept, to check a report sent after the conversation expired
+# (ids only: no text, no case).
+SHOWN_RETENTION = timedelta(days=30)
 
 # The stats row counting each question once, whatever its needs; other rows count a question once per need.
 ALL_NEEDS = "*"
@@ -85,6 +96,15 @@ conversations = Table(
     Column("turns", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column("conversation_id", String(64), primary_key=True),
+    Column("turn", Integer, primary_key=True, autoincrement=False),
+    Column("structures", JSON, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
@@ -273,14 +293,76 @@ class Store:
         return state.turns if state is not None else None
 
     def delete_conversation(self, conversation_id: str) -> bool:
+        """Erase a conversation now: its state, what its turns showed, the reasons of its feedback."""
         with self._tx() as tx:
             result = tx.execute(delete(conversations).where(conversations.c.id == conversation_id))
+            tx.execute(delete(conversation_turns).where(conversation_turns.c.conversation_id == conversation_id))
+            tx.execute(
+                update(feedback)
+                .where(feedback.c.conversation_id == conversation_id, feedback.c.reason.is_not(None))
+                .values(reason=None)
+            )
+        self._forget_erased()
         return bool(result.rowcount)
 
     def purge_expired(self) -> int:
+        """Erase expired conversations, the reasons of feedback on any conversation no longer live, and the
+        records of shown structures older than SHOWN_RETENTION."""
+        now = self._clock()
         with self._tx() as tx:
-            result = tx.execute(delete(conversations).where(conversations.c.expires_at <= self._clock()))
+            result = tx.execute(delete(conversations).where(conversations.c.expires_at <= now))
+            tx.execute(delete(conversation_turns).where(conversation_turns.c.expires_at <= now))
+            live = select(conversations.c.id)
+            tx.execute(
+                update(feedback)
+                .where(feedback.c.reason.is_not(None), feedback.c.conversation_id.not_in(live))
+                .values(reason=None)
+            )
+        self._forget_erased()
         return int(result.rowcount or 0)
+
+    def _forget_erased(self) -> None:
+        """SQLite: copy the write-ahead log into the database and empty it, so erased rows leave no trace in
+        `-wal` (`secure_delete` already zeroes them in the database's pages). A reader holding the log makes
+        the checkpoint partial: the next erasure or upkeep round completes it."""
+        if self.dialect != "sqlite":
+            return
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        if busy is not None and busy[0]:
+            log.info("write-ahead log busy: checkpoint left for the next erasure")
+
+    # --- what each turn showed (checks reports) ------------------------------------------------------------
+
+    def record_turn(self, conversation_id: str, turn: int, structure_ids: Iterable[str]) -> None:
+        """Note the ids of the structures a turn showed (no text); a reset conversation's turn is replaced."""
+        values = {"structures": list(structure_ids), "expires_at": self._clock() + self._ttl + SHOWN_RETENTION}
+        with self._tx() as tx:
+            statement = self._insert(conversation_turns).values(conversation_id=conversation_id, turn=turn, **values)
+            tx.execute(statement.on_conflict_do_update(index_elements=["conversation_id", "turn"], set_=values))
+
+    def shown(self, conversation_id: str, turn: int) -> list[str] | None:
+        """The structure ids a turn showed; None when this server never answered that turn."""
+        with self._tx() as tx:
+            row = tx.execute(
+                select(conversation_turns.c.structures).where(
+                    conversation_turns.c.conversation_id == conversation_id,
+                    conversation_turns.c.turn == turn,
+                    conversation_turns.c.expires_at > self._clock(),
+                )
+            ).first()
+        return [str(s) for s in row.structures] if row is not None else None
+
+    def last_turn(self, conversation_id: str) -> int | None:
+        """The last turn this server answered in a conversation (live or recently expired); None if none."""
+        with self._tx() as tx:
+            value = tx.execute(
+                select(func.max(conversation_turns.c.turn)).where(
+                    conversation_turns.c.conversation_id == conversation_id,
+                    conversation_turns.c.expires_at > self._clock(),
+                )
+            ).scalar_one()
+        return int(value) if value is not None else None
 
     def conversation_count(self) -> int:
         with self._tx() as tx:
@@ -344,20 +426,6 @@ class Store:
             )
             row = tx.execute(select(feedback).where(feedback.c.id == feedback_id)).first()
         return _feedback(row._mapping) if row is not None else None
-
-    def reported_structures(self) -> set[str]:
-        """Structures whose contact someone reported as wrong and no admin has cleared yet."""
-        with self._tx() as tx:
-            rows = tx.execute(
-                select(feedback.c.structure_id)
-                .where(
-                    feedback.c.kind == "contact_errone",
-                    feedback.c.resolved_at.is_(None),
-                    feedback.c.structure_id.is_not(None),
-                )
-                .distinct()
-            ).all()
-        return {str(r.structure_id) for r in rows}
 
     # --- re-index jobs ----------------------------------------------------------------------------------------
 
@@ -476,10 +544,12 @@ def _engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run while a turn writes; the busy timeout queues writers instead of failing them.
+    # WAL lets readers run while a turn writes; the busy timeout queues writers instead of failing them;
+    # secure_delete zeroes erased rows in the pages, where the bytes would otherwise stay until reused.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -117,6 +117,7 @@ def test_the_stored_state_holds_no_message_field(store: Store) -> None:
 
 
 def test_contact_report_is_listed_until_resolved(store: Store) -> None:
+    store.save("abcdefgh12345678", ConversationState(turns=1))
     report = store.add_feedback(
         conversation_id="abcdefgh12345678", turn=1, rating="down", kind="contact_errone",
         reason="Numéro non attribué", structure_id="annuaire:cio-42147-01", channel="widget",
@@ -125,15 +126,47 @@ def test_contact_report_is_listed_until_resolved(store: Store) -> None:
         conversation_id="abcdefgh12345678", turn=1, rating="down", kind="non_pertinent",
         reason=None, structure_id="annuaire:cio-69123-01", channel="teams",
     )
-    assert store.reported_structures() == {"annuaire:cio-42147-01"}
     items, total = store.list_feedback("open", limit=10, offset=0)
     assert total == 2 and [i.channel for i in items] == ["teams", "widget"]
     resolved = store.resolve_feedback(report.id)
     assert resolved is not None and resolved.resolved_at is not None
-    assert store.reported_structures() == set()
     assert store.list_feedback("resolved", limit=10, offset=0)[1] == 1
     assert store.list_feedback("all", limit=1, offset=1)[1] == 2
     assert store.resolve_feedback(999_999) is None
+
+
+def test_each_turn_records_the_structures_it_showed_and_nothing_else(store: Store, clock: Clock) -> None:
+    store.record_turn("abcdefgh12345678", 1, ["annuaire:cio-42147-01", "network:cap_emploi"])
+    store.record_turn("abcdefgh12345678", 2, [])
+    assert store.shown("abcdefgh12345678", 1) == ["annuaire:cio-42147-01", "network:cap_emploi"]
+    assert store.shown("abcdefgh12345678", 2) == [] and store.shown("abcdefgh12345678", 3) is None
+    assert store.last_turn("abcdefgh12345678") == 2 and store.last_turn("jamais-emis-par-nous") is None
+    with store.engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("conversation_turns")}
+    assert columns == {"conversation_id", "turn", "structures", "expires_at"}
+    # Kept past the conversation's expiry (a late report), then purged.
+    clock.advance(seconds=3601)
+    store.purge_expired()
+    assert store.last_turn("abcdefgh12345678") == 2
+    clock.advance(days=31)
+    store.purge_expired()
+    assert store.last_turn("abcdefgh12345678") is None
+
+
+def test_feedback_reasons_are_erased_with_their_conversation(store: Store, clock: Clock) -> None:
+    for conversation_id in ("abcdefgh12345678", "ijklmnop12345678"):
+        store.save(conversation_id, ConversationState(turns=1))
+        store.record_turn(conversation_id, 1, [])
+        store.add_feedback(conversation_id=conversation_id, turn=1, rating="down", kind="autre",
+                           reason="numéro faux", structure_id=None, channel="widget")
+    store.delete_conversation("abcdefgh12345678")
+    assert store.last_turn("abcdefgh12345678") is None  # erasure forgets what the turns showed too
+    reasons = {f.conversation_id: f.reason for f in store.list_feedback("all", 10, 0)[0]}
+    assert reasons == {"abcdefgh12345678": None, "ijklmnop12345678": "numéro faux"}
+    clock.advance(seconds=3601)
+    store.purge_expired()
+    items, total = store.list_feedback("all", 10, 0)
+    assert total == 2 and all(f.reason is None for f in items)  # the reports stay, for the admins' review
 
 
 def test_job_progress_and_outcome_are_recorded(store: Store) -> None:

@@ -130,7 +130,7 @@ def list_feedback(
 @router.post(
     "/feedback/{feedback_id}/resolve",
     summary="Lever un signalement",
-    description="Marque l'avis comme traité ; un contact signalé comme erroné cesse d'être rétrogradé.",
+    description="Marque l'avis comme traité (il quitte la file « open »).",
     response_model=FeedbackOut,
     responses=errors_doc(404, 422),
 )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import AfterValidator
 
 from api import messages
-from api.deps import ServedDep, SettingsDep, StoreDep
+from api.deps import ServedDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from api.places import commune_of
 from api.routes import errors_doc
@@ -79,7 +79,6 @@ def network(network_id: IdPath, served: ServedDep) -> NetworkDetailOut:
 )
 def structures(
     served: ServedDep,
-    store: StoreDep,
     network: Annotated[NetworkId | None, Query(description="Réseau (code)")] = None,
     department: Annotated[DepartmentCode | None, Query(description="Département desservi")] = None,
     commune: Annotated[
@@ -104,13 +103,13 @@ def structures(
             sites = [s for s in sites if department in directory.departments_served(s)]
     else:
         sites = directory.structures(network, department)
-    reported = store.reported_structures()
     page = sites[offset : offset + limit]
     return StructurePageOut(
         total=len(sites),
         limit=limit,
         offset=offset,
-        items=[StructureSummaryOut.from_record(s, directory.departments_served(s), s.id in reported) for s in page],
+        # A report never changes what others see (it waits in the admins' queue); an editor's review will (issue 14).
+        items=[StructureSummaryOut.from_record(s, directory.departments_served(s), False) for s in page],
     )
 
 
@@ -121,7 +120,7 @@ def structures(
     response_model=StructureDetailOut,
     responses=errors_doc(404, 422, 429, 503),
 )
-def structure(structure_id: IdPath, served: ServedDep, store: StoreDep, settings: SettingsDep) -> StructureDetailOut:
+def structure(structure_id: IdPath, served: ServedDep, settings: SettingsDep) -> StructureDetailOut:
     index = served.runtime.index
     site = index.structures.get(structure_id)
     if site is None:
@@ -129,7 +128,7 @@ def structure(structure_id: IdPath, served: ServedDep, store: StoreDep, settings
     return StructureDetailOut.from_site(
         site,
         served.assistant.directory.departments_served(site),
-        site.id in store.reported_structures(),
+        False,  # a report never changes what others see
         index.sources.get(site.source_id),
         settings.show_personal_emails,
     )

@@ -61,7 +61,7 @@ def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
     context_in = body.context or ContextIn()
     context = _context(served, context_in.department, context_in.commune)
     exchange = conversation.converse(served, store, body.message, body.conversation_id, context)
-    return ChatOut.from_domain(exchange.referral, exchange.turn, exchange.reported)
+    return ChatOut.from_domain(exchange.referral, exchange.turn)
 
 
 @router.get(
@@ -76,7 +76,6 @@ def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
 )
 def search(
     served: ServedDep,
-    store: StoreDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=QUERY_MAX, description="La situation, en texte libre",
@@ -98,8 +97,7 @@ def search(
         raise ApiError(ErrorCode.UNKNOWN_PUBLIC, messages.UNKNOWN_PUBLIC.format(value=public[:60]))
     query = f"{q} ({PUBLIC_LABELS[public]})" if public else q
     context = _context(served, department, commune)
-    referral, reported = conversation.search(served, store, query, context, age)
-    return SearchOut.from_domain(referral, reported)
+    return SearchOut.from_domain(conversation.search(served, query, context, age))
 
 
 @router.delete(

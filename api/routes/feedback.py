@@ -16,19 +16,20 @@ router = APIRouter(prefix="/api", tags=["avis"])
     "/feedback",
     summary="Donner un avis sur une réponse",
     description=(
-        "Pouce levé ou baissé sur un tour de conversation, avec un motif facultatif. Un signalement "
-        "« contact_errone » fait passer la structure après les autres sites de son réseau, avec la mention "
-        "« contact signalé comme erroné, à vérifier », jusqu'à ce qu'un administrateur le lève."
+        "Pouce levé ou baissé sur un tour de conversation donné par ce service, avec un motif facultatif. Un "
+        "signalement (« contact_errone », « non_pertinent ») ne porte que sur une structure proposée à ce tour ; "
+        "il rejoint la file des administrateurs (`GET /api/admin/feedback`) et ne change rien à ce que voient "
+        "les autres. Du motif ne sont gardés que les mots de la base de connaissances, effacés avec la "
+        "conversation."
     ),
     status_code=201,
     response_model=FeedbackOut,
     responses=errors_doc(400, 404, 413, 422, 429),
 )
 def give_feedback(body: FeedbackIn, services: ServicesDep) -> FeedbackOut:
-    served = services.slot.current
     item = record_feedback(
         services.store,
-        served.runtime.index if served else None,
+        services.slot.current,
         conversation_id=body.conversation_id,
         turn=body.turn,
         rating=body.rating,
