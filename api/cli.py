@@ -319,13 +319,24 @@ def serve(
     ] = None,
 ) -> None:
     """Servir l'API HTTP et le widget (uvicorn)."""
+    from rich.markup import escape
+
     from api.server import serve as run_server
+    from api.store import Store, StoreUnreadable
 
     settings = Settings()
     missing = [str(p) for p in (source or []) if not p.exists()]
     if missing:
         console.print(f"[red]Source introuvable : {', '.join(missing)}[/red]")
         raise typer.Exit(2)
+    store = Store(settings.store_url, conversation_ttl=settings.conversation_ttl)
+    try:
+        store.create_schema()  # before any worker starts: a damaged store is said plainly, once
+    except StoreUnreadable as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.dispose()
 
     def build() -> None:
         ingest(source=source, force=False)

@@ -14,6 +14,7 @@ from api.ratelimit import Limiter, build_limiter
 from api.reindex import Reindexer
 from api.runtime import Runtime, Served, ServedSlot, load_encoder_for, load_runtime
 from api.store import Store
+from ingest.build import build_running
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused, current_dir
 from knowledge.settings import Settings
@@ -49,6 +50,10 @@ class Services:
         /readyz says so, the assistant routes answer 503, and an admin can start a re-index."""
         self.store.create_schema()
         self.limiter.prepare()
+        if not build_running(self.settings.index_dir):
+            stale = self.store.fail_unfinished_jobs(messages.JOB_STALE)
+            if stale:
+                log.warning("%d re-index job(s) left unfinished by a stopped process marked failed", stale)
         self.store.purge_expired()
         if runtime is not None:
             self.encoder = runtime.encoder

@@ -225,6 +225,25 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class StoreUnreadable(Exception):
+    """The store's database is damaged (a truncated or overwritten SQLite file): the message says what to do."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"La base de conversations et d'avis ({where}) est illisible : fichier endommagé ou qui n'est pas "
+            "une base SQLite. Le service ne démarre pas pour ne rien écraser. Pour repartir : arrêtez le service, "
+            "mettez le fichier de côté (avec ses fichiers -wal et -shm), par exemple en le renommant spro.db.abime, "
+            "puis redémarrez : une base neuve est créée (les conversations en cours et les avis non traités du "
+            "fichier mis de côté ne sont pas repris ; l'index n'est pas touché). Voir README, « Reprise »."
+        )
+
+
+def _unreadable(error: DBAPIError) -> bool:
+    # SQLite says "file is not a database" (SQLITE_NOTADB) or "database disk image is malformed" (SQLITE_CORRUPT).
+    text = str(error.orig).lower()
+    return "file is not a database" in text or "malformed" in text
+
+
 class Store:
     """Thread-safe (one short transaction per call); implements the assistant's ConversationStore."""
 
@@ -243,13 +262,23 @@ class Store:
         return self._engine.dialect.name
 
     def create_schema(self) -> None:
-        """Create the missing tables; a second attempt covers two workers creating them at the same time."""
+        """Create the missing tables; a second attempt covers two workers creating them at the same time.
+
+        Raises StoreUnreadable (French message, with the recovery) when the database file is not one.
+        """
         with self._schema_lock:
             try:
-                metadata.create_all(self._engine)
-            except DBAPIError:
-                time.sleep(0.5)
-                metadata.create_all(self._engine)
+                try:
+                    metadata.create_all(self._engine)
+                except DBAPIError as error:
+                    if _unreadable(error):
+                        raise
+                    time.sleep(0.5)
+                    metadata.create_all(self._engine)
+            except DBAPIError as error:
+                if _unreadable(error):
+                    raise StoreUnreadable(self._engine.url.render_as_string(hide_password=True)) from error
+                raise
 
     def dispose(self) -> None:
         self._engine.dispose()
@@ -460,6 +489,17 @@ class Store:
         with self._tx() as tx:
             row = tx.execute(select(reindex_jobs).where(reindex_jobs.c.id == job_id)).first()
         return _job(row._mapping) if row is not None else None
+
+    def fail_unfinished_jobs(self, reason: str) -> int:
+        """Mark failed every job still queued or running (at start, when no build holds the index lock: their
+        process died, a SIGKILL or a crash, and they would otherwise stay "running" forever)."""
+        with self._tx() as tx:
+            result = tx.execute(
+                update(reindex_jobs)
+                .where(reindex_jobs.c.status.in_(("queued", "running")))
+                .values(status="failed", error=reason, finished_at=self._clock())
+            )
+        return int(result.rowcount or 0)
 
     def fail_job(self, job_id: str, reason: str) -> None:
         """Mark a job failed unless it already finished (used when the process stops under it)."""

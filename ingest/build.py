@@ -335,6 +335,20 @@ def _knowledge_hash(chunks: list[Chunk], records: Records) -> str:
     return digest.hexdigest()
 
 
+def build_running(root: Path) -> bool:
+    """Whether a build (of any process on this machine) holds the lock of this index root right now."""
+    lock = root / ".build.lock"
+    if not lock.exists():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 @contextmanager
 def _build_lock(root: Path) -> Iterator[None]:
     handle = (root / ".build.lock").open("w")

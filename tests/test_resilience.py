@@ -216,3 +216,30 @@ def test_start_with_every_version_broken_is_not_ready_and_logs_why(
         assert client.get("/api/search", params={"q": "jeune de 17 ans"}).json()["error"] == "index_unavailable"
         assert client.get("/healthz").status_code == 200
     assert "manifeste absent" in caplog.text
+
+
+def test_a_damaged_store_stops_spro_serve_with_a_french_message_and_no_traceback(data_dir: Path) -> None:
+    (data_dir / "spro.db").write_bytes(b"\x00garbage, not a database" * 100)
+    env = {**os.environ, "SPRO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--port", "0"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    output = done.stdout + done.stderr
+    assert "illisible" in output and "mettez le fichier de côté" in output
+    assert "Traceback" not in output
+
+
+def test_a_job_left_running_by_a_killed_server_is_failed_at_the_next_start(data_dir: Path) -> None:
+    from api.store import Store
+
+    settings = Settings(data_dir=data_dir, rate_limit_per_minute=0, admin_token="jeton")
+    store = Store(settings.store_url, conversation_ttl=3600)
+    store.create_schema()
+    orphan = store.create_job(force=False)
+    store.update_job(orphan.id, status="running", stage="Calcul des vecteurs")
+    store.dispose()
+    with TestClient(create_app(settings)) as client:
+        job = client.get(f"/api/admin/reindex/{orphan.id}", headers={"Authorization": "Bearer jeton"}).json()
+    assert job["status"] == "failed" and "relancez" in job["error"]

@@ -234,3 +234,28 @@ def test_hostile_ids_are_plain_values(store: Store) -> None:
     store.save("abcdefgh12345678", ConversationState(turns=1))
     with store.engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM conversations")).scalar_one() == 1
+
+
+def test_a_damaged_sqlite_file_is_refused_with_a_french_recovery_message(tmp_path: Path) -> None:
+    from api.store import StoreUnreadable
+
+    damaged = tmp_path / "spro.db"
+    damaged.write_bytes(b"ceci n'est pas une base SQLite" * 200)
+    store = Store(f"sqlite:///{damaged}", conversation_ttl=3600)
+    with pytest.raises(StoreUnreadable) as refused:
+        store.create_schema()
+    store.dispose()
+    message = str(refused.value)
+    assert "illisible" in message and "mettez le fichier de côté" in message
+    assert damaged.read_bytes().startswith(b"ceci n'est pas")  # nothing was overwritten
+
+
+def test_jobs_left_running_by_a_dead_process_are_marked_failed(store: Store) -> None:
+    running = store.create_job(force=False)
+    store.update_job(running.id, status="running")
+    done = store.create_job(force=False)
+    store.update_job(done.id, status="succeeded")
+    assert store.fail_unfinished_jobs("interrompue") == 1
+    failed, succeeded = store.job(running.id), store.job(done.id)
+    assert failed is not None and failed.status == "failed" and failed.error == "interrompue"
+    assert succeeded is not None and succeeded.status == "succeeded"
