@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import messages
 from api.errors import ApiError, ErrorCode
+from api.fairness import TurnBusy
 from api.runtime import Served
 from api.services import Services
 from api.store import Store
@@ -44,6 +47,17 @@ async def get_served(services: ServicesDep) -> Served:
     return services.served()
 
 
+def fair_turn(request: Request, services: ServicesDep) -> Iterator[None]:
+    """One assistant turn at a time per client address (the peer, or the client a trusted proxy names)."""
+    client = request.client.host if request.client else "?"
+    try:
+        with services.gate.turn(client):
+            yield
+    except TurnBusy as exc:
+        seconds = max(1, math.ceil(services.settings.turn_wait_seconds))
+        raise ApiError(ErrorCode.RATE_LIMITED, messages.TURN_BUSY, headers={"Retry-After": str(seconds)}) from exc
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ServedDep = Annotated[Served, Depends(get_served)]
@@ -62,3 +76,4 @@ async def require_admin(
 
 
 AdminDep = Depends(require_admin)
+FairTurnDep = Depends(fair_turn)

@@ -16,6 +16,9 @@ REINDEX_RUNNING = "Une réindexation est déjà en cours : attendez qu'elle se t
 UNKNOWN_NETWORK = "Réseau inconnu : {value}."
 UNKNOWN_STRUCTURE = "Structure inconnue : {value}."
 UNKNOWN_DISPOSITIF = "Dispositif inconnu : {value}."
+TURN_BUSY = (
+    "Une demande de ce poste est encore en cours de traitement : réessayez dans un instant, une demande à la fois."
+)
 JOB_STALE = "Tâche interrompue : le processus qui la menait s'est arrêté (arrêt brutal ou panne) ; relancez-la."
 SOURCES_MISSING = "Source introuvable : {value} ; la version servie reste en place."
 UNKNOWN_JOB = "Tâche de réindexation inconnue : {value}."

@@ -9,6 +9,7 @@ from typing import TypedDict
 
 from api import messages
 from api.errors import ApiError, ErrorCode
+from api.fairness import TurnGate
 from api.metrics import Metrics
 from api.ratelimit import Limiter, build_limiter
 from api.reindex import Reindexer
@@ -32,11 +33,13 @@ class Services:
     metrics: Metrics
     limiter: Limiter
     reindexer: Reindexer = field(init=False)
+    gate: TurnGate = field(init=False)
     encoder: Encoder | None = None
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reindexer = Reindexer(self.settings, self.store, self.slot, self.require_encoder)
+        self.gate = TurnGate(self.settings.turn_wait_seconds, self.settings.turns_per_client)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

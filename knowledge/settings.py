@@ -46,6 +46,19 @@ class Settings(BaseSettings):
             "pick-up of an index version published by another process"
         ),
     )
+    turns_per_client: int = Field(
+        default=4,
+        ge=0,
+        description=(
+            "Chat or search turns one client (address) may have running at once; more wait behind their own, "
+            "never in front of other clients' (0: no limit)"
+        ),
+    )
+    turn_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request waits for one of its client's turns to end before a 429",
+    )
     index_watch_interval: float = Field(
         default=2.0,
         gt=0,

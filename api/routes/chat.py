@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
 
 from api import conversation, messages
-from api.deps import ServedDep, StoreDep
+from api.deps import FairTurnDep, ServedDep, StoreDep
 from api.errors import ApiError, ErrorCode
 from api.places import commune_of
 from api.routes import errors_doc
@@ -56,6 +56,7 @@ def _context(served: Served, department: str | None, commune: str | None) -> Tur
     ),
     response_model=ChatOut,
     responses=errors_doc(400, 413, 422, 429, 503),
+    dependencies=[FairTurnDep],
 )
 def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
     context_in = body.context or ContextIn()
@@ -73,6 +74,7 @@ def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
     ),
     response_model=SearchOut,
     responses=errors_doc(413, 422, 429, 503),
+    dependencies=[FairTurnDep],
 )
 def search(
     served: ServedDep,
