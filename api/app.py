@@ -52,7 +52,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
         await run_in_threadpool(services.start, runtime)
-        tasks = [asyncio.create_task(_maintain(services)), asyncio.create_task(_watch_index(services))]
+        settings = services.settings
+        tasks = [
+            # Purge of expired conversations (and a pick-up of a newer index, in case the watch missed it).
+            asyncio.create_task(_every(settings.maintenance_interval, services.maintain, "periodic maintenance")),
+            # A version published by another process (spro ingest, another worker) is served within seconds.
+            asyncio.create_task(_every(settings.index_watch_interval, services.pick_up_published, "index pick-up")),
+        ]
         try:
             yield {"services": services}
         finally:
@@ -123,22 +129,11 @@ def create_app_from_env() -> FastAPI:
     return create_app(Settings())
 
 
-async def _watch_index(services: Services) -> None:
-    """A version published by another process (spro ingest, another worker) is served within seconds."""
-    interval = services.settings.index_watch_interval
+async def _every(interval: float, job: Callable[[], None], what: str) -> None:
+    """Run a blocking upkeep job off the event loop every `interval` seconds; a failure is logged, not fatal."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(services.pick_up_published)
+            await run_in_threadpool(job)
         except Exception:
-            log.exception("index pick-up failed")
-
-
-async def _maintain(services: Services) -> None:
-    interval = services.settings.maintenance_interval
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(services.maintain)
-        except Exception:
-            log.exception("periodic maintenance failed")
+            log.exception("%s failed", what)
