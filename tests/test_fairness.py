@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,11 +67,9 @@ def client(
 
 def test_a_second_request_while_the_clients_turn_runs_gets_a_429_with_retry_after(client: TestClient) -> None:
     gate = client.app_state["services"].gate
-    started = time.monotonic()
     with gate.turn("testclient"), gate.turn("testclient"):  # the test client's two turns, still running
         busy = client.get("/api/search", params={"q": "jeune de 17 ans décrocheur"})
         chat = client.post("/api/chat", json={"message": "jeune de 17 ans décrocheur"})
     assert busy.status_code == 429 and busy.json()["error"] == "rate_limited"
     assert busy.headers["Retry-After"] == "1" and chat.status_code == 429
-    assert time.monotonic() - started < 30  # only a guard against a hang, not a timing assertion
     assert client.get("/api/search", params={"q": "jeune de 17 ans décrocheur"}).status_code == 200

@@ -80,12 +80,6 @@ def test_table_agrees_with_the_shared_extract_on_department_and_epci(territory: 
     assert ours == expected
 
 
-def test_load_is_fast() -> None:
-    started = time.perf_counter()
-    Territory.load()
-    assert time.perf_counter() - started < 1.0
-
-
 # --- lookups -------------------------------------------------------------------------------------------------
 
 
