@@ -89,6 +89,10 @@ class Contact(Record):
     def _web_url(cls, value: str | None) -> str | None:
         return _check_web_url(value)
 
+    def dates(self) -> list[date]:
+        """Every date the contact's fields carry (its own and those of merged fields)."""
+        return [d for d in (self.as_of, *(o.as_of for o in self.origins)) if d is not None]
+
 
 class ServedTerritory(Record):
     """The territory a site serves; empty lists mean 'only where it stands' unless region is set."""

@@ -95,13 +95,8 @@ def load_annuaire_rows(rows: Rows, path: str) -> Loaded:
     source_id = f"annuaire/{PurePath(path).name}"
     for line, row in rows:
         structure = _structure_from_row(row, line, path, source_id, loaded.problems)
-        if structure is None:
+        if structure is None or not loaded.add_row_structure(structure, seen, path, line, row.get("source_id")):
             continue
-        if structure.id in seen:
-            loaded.problems.append(Problem(path, line, f"identifiant en double « {row.get('source_id')} »"))
-            continue
-        seen.add(structure.id)
-        loaded.structures.append(structure)
         if structure.contacts and structure.contacts[0].as_of is not None:
             dates.append(structure.contacts[0].as_of)
         snapshot_label = snapshot_label or _text(row.get("millesime_source"))

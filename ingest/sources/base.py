@@ -31,6 +31,15 @@ class Loaded:
     sources: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
+    def add_row_structure(self, structure: Structure, seen: set[str], path: str, line: int, row_id: object) -> bool:
+        """Keep a structure read from one row of a file, unless an earlier row gave the same id (reported)."""
+        if structure.id in seen:
+            self.problems.append(Problem(path, line, f"identifiant en double « {row_id} »"))
+            return False
+        seen.add(structure.id)
+        self.structures.append(structure)
+        return True
+
     def extend(self, other: Loaded) -> None:
         self.networks.extend(other.networks)
         self.dispositifs.extend(other.dispositifs)

@@ -113,15 +113,9 @@ def load_open_sites(rows: Rows, path: str, territory: Territory | None = None) -
     dates: list[date] = []
     for line, row in rows:
         structure = _structure(row, line, path, source_id, loaded.problems, territory)
-        if structure is None:
+        if structure is None or not loaded.add_row_structure(structure, seen, path, line, row.get("source_id")):
             continue
-        if structure.id in seen:
-            loaded.problems.append(Problem(path, line, f"identifiant en double « {row.get('source_id')} »"))
-            continue
-        seen.add(structure.id)
-        loaded.structures.append(structure)
-        contact = structure.contacts[0]
-        dates.extend(d for d in (contact.as_of, *(o.as_of for o in contact.origins)) if d is not None)
+        dates.extend(structure.contacts[0].dates())
     if loaded.structures:
         as_of = max(dates, default=None)
         loaded.sources.append(

@@ -34,14 +34,9 @@ class CoverageRow:
         return self.sites == 0
 
 
-def contact_dates(contact: Contact) -> list[date]:
-    """Every date a contact's fields carry."""
-    return [d for d in (contact.as_of, *(o.as_of for o in contact.origins)) if d is not None]
-
-
 def is_stale(contact: Contact, today: date) -> bool:
     """The oldest date of a contact's fields is more than two years old."""
-    dates = contact_dates(contact)
+    dates = contact.dates()
     return bool(dates) and (today - min(dates)).days > STALE_DAYS
 
 
@@ -72,7 +67,7 @@ def _departments(site: Structure) -> list[str]:
 
 def _row(network: str, department: str, sites: list[Structure], today: date) -> CoverageRow:
     contacts = [s.contacts[0] for s in sites if s.contacts]
-    dates = [d for c in contacts for d in contact_dates(c)]
+    dates = [d for c in contacts for d in c.dates()]
     return CoverageRow(
         network=network,
         department=department,

@@ -63,7 +63,7 @@ def merge_sites(
 
 def _freshest_copy(records: list[Structure]) -> Structure:
     """The same id loaded twice (the embedded copy and the raw file): the one with the freshest contact."""
-    return max(records, key=lambda r: _as_of(r.contacts[0]) if r.contacts else date.min)
+    return max(records, key=lambda r: max(r.contacts[0].dates(), default=date.min) if r.contacts else date.min)
 
 
 def _group(structures: Sequence[Structure]) -> list[list[int]]:
@@ -146,10 +146,6 @@ def _distinctive(name: str) -> str:
 
 def _phone(site: Structure) -> str | None:
     return site.contacts[0].phone if site.contacts else None
-
-
-def _as_of(contact: Contact) -> date:
-    return max([d for d in (contact.as_of, *(o.as_of for o in contact.origins)) if d is not None], default=date.min)
 
 
 @dataclass(frozen=True)
