@@ -22,13 +22,19 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# axe-core (npm) for the widget's accessibility tests, pinned by web/package-lock.json.
+WEB_TEST_TOOLS := web/node_modules/axe-core/axe.min.js
+$(WEB_TEST_TOOLS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	touch $@
+
 index: setup
 	$(SPRO) ingest $(foreach s,$(SOURCES),--source $(s))
 
 run: setup
 	$(SPRO) serve --host $(HOST) --port $(PORT) --build-if-missing $(foreach s,$(SOURCES),--source $(s))
 
-test: setup
+test: setup $(WEB_TEST_TOOLS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
