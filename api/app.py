@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RateLimitMiddleware
-from api.routes import admin, catalogue, chat, feedback, health, web
+from api.routes import admin, catalogue, chat, docs, feedback, health, web
 from api.runtime import Runtime
 from api.services import LifespanState, Services
 from api.teams import MESSAGES_PATH, mount_teams
@@ -76,12 +76,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # FastAPI's own pages load their scripts from a CDN: blank offline. docs.mount_docs serves them locally.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.openapi = _openapi_with_one_error_shape(app)  # type: ignore[method-assign]
     for router in (chat.router, catalogue.router, feedback.router, admin.router, health.router):
         app.include_router(router)
     web.mount_web(app)
+    docs.mount_docs(app)
     mount_teams(app, services)
     # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
