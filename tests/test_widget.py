@@ -1,7 +1,8 @@
 """The chat widget in a real browser (Chromium driven by Playwright) against the real API on a real index.
 
 Skipped when Playwright or /usr/bin/chromium is missing. Screenshots go to docs/ when SPRO_WIDGET_SCREENSHOTS=1
-(to refresh docs/widget-desktop.png and docs/widget-mobile.png), to a temporary folder otherwise.
+(to refresh docs/widget-desktop.png and docs/widget-mobile-panel.png; docs/widget-mobile.png comes from
+tests/test_widget_phone_first.py), to a temporary folder otherwise.
 """
 
 from __future__ import annotations
@@ -72,11 +73,13 @@ def test_widget_labels_cover_every_code_of_the_referentials() -> None:
 
 
 def test_static_files_fetch_nothing_from_elsewhere() -> None:
-    """No CDN, no web font: the only absolute URLs are the SVG namespace and the icons' licence notice."""
+    """No CDN, no web font: the only absolute URLs are the SVG namespace, the icons' licence notice and links
+    a person follows (<a href>, to the knowledge base's own sources), never something the page loads."""
     allowed = {"http://www.w3.org/2000/svg", "https://remixicon.com"}
     for path in (ROOT / "web" / "static").iterdir():
         text = path.read_text(encoding="utf-8")
-        urls = set(re.findall(r"https?://[A-Za-z0-9][^\s\"'<>)]*", text)) - allowed
+        links = set(re.findall(r"<a href=\"(https?://[^\"]+)\"", text))
+        urls = set(re.findall(r"https?://[A-Za-z0-9][^\s\"'<>)]*", text)) - allowed - links
         urls = {u for u in urls if not u.startswith("https://expert-spro.example.fr")}
         assert not urls, f"{path.name} : {urls}"
         assert "@import" not in text and "fonts.googleapis" not in text
@@ -250,7 +253,10 @@ def test_a_case_without_town_is_clarified_by_a_chip_refined_by_chips_and_rated(
     clarification = first["clarification"]
     assert clarification is not None and clarification["slot"] == "territory"
     answer = last_answer(page)
-    assert answer.locator(".spro-clarify__question").inner_text() == clarification["question"]
+    # The question is shown once: in the reply when it asks it, else above the options.
+    shown = answer.inner_text().lower().count(clarification["question"].lower())
+    in_reply = clarification["question"].lower() in first["reply"].lower()
+    assert shown == 1 and answer.locator(".spro-clarify__question").count() == (0 if in_reply else 1)
     assert answer.locator(".spro-clarify .spro-tag").all_inner_texts() == clarification["options"]
     live = page.locator("[aria-live=polite]")
     live.filter(has_text="Réponse d'Expert SPRO").wait_for(state="attached")
@@ -328,7 +334,7 @@ def test_a_case_without_town_is_clarified_by_a_chip_refined_by_chips_and_rated(
     card.get_by_role("button", name=re.compile("^Contact erroné")).click()
     card.get_by_label("Précisez (facultatif, sans données personnelles)").fill("Le numéro n'est plus attribué")
     card.get_by_role("button", name="Envoyer le signalement").click()
-    card.get_by_text("Merci : votre signalement est enregistré.").wait_for()
+    card.get_by_text("Merci : votre signalement sera vérifié avant toute correction du contact.").wait_for()
 
     stored = [f for f in server.admin_feedback() if f["conversation_id"] == fourth["conversation_id"]]
     assert {(f["turn"], f["rating"], f["kind"], f["structure_id"], f["reason"]) for f in stored} == {
@@ -531,7 +537,9 @@ def test_the_whole_flow_with_the_keyboard_only(session: Session, server: LiveSer
     page.keyboard.type("Adresse fausse")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    answer.locator(".spro-card").nth(reported_rank).get_by_text("Merci : votre signalement est enregistré.").wait_for()
+    answer.locator(".spro-card").nth(reported_rank).get_by_text(
+        "Merci : votre signalement sera vérifié avant toute correction du contact."
+    ).wait_for()
 
     stored = [f for f in server.admin_feedback() if f["conversation_id"] == third["conversation_id"]]
     # Reasons keep only the words of the knowledge base (the privacy allow-list): "fausse" is not one of them.
@@ -847,9 +855,11 @@ def test_phone_layout_390px_and_screenshot(browser: Browser, server: LiveServer,
         chat_response(page, lambda: last_answer(page).get_by_role("button", name="Isère (38)", exact=True).click())
         overflow = page.evaluate(OVERFLOW)
         assert overflow["wide"] == [], overflow
-        assert page.locator(".spro-composer").is_visible() and page.locator(".spro-card").first.is_visible()
+        # Earlier turns are folded: the cards shown are the last answer's.
+        assert page.locator(".spro-composer").is_visible()
+        assert last_answer(page).locator(".spro-card").first.is_visible()
         show_the_cards(page)
-        page.screenshot(path=screenshot_path("widget-mobile.png", tmp_path))
+        page.screenshot(path=screenshot_path("widget-mobile-panel.png", tmp_path))
         opened.assert_clean()
     finally:
         opened.close()

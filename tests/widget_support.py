@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,6 +21,9 @@ from knowledge.settings import Settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+# axe-core from npm (web/package.json; `make test` runs `npm ci --prefix web`), injected from the file: no network.
+AXE = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -268,3 +272,20 @@ OVERFLOW = """() => {
   });
   return { page: document.documentElement.scrollWidth, viewport: width, wide };
 }"""
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 5),
+  }));
+}"""
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, Any]]:
+    """axe-core's violations of the page (open shadow roots included) at the given impacts."""
+    assert AXE.is_file(), f"{AXE} absent : lancez `npm ci --prefix web` (make test le fait)"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(AXE_RUN)
+    return [v for v in found if v["impact"] in impacts]

@@ -60,9 +60,17 @@
     noResult:
       "Aucune structure proposée pour ce cas. Précisez l'âge, la situation, le besoin ou la commune de la personne.",
     clarifyGroup: "Réponses proposées",
+    earlierTurn: "Échange précédent, ",
+    earlierOpen: "Rouvrir",
+    earlierClose: "Replier",
+    earlierNoResult: "aucune structure proposée",
+    earlierMore: function (n) {
+      return n === 1 ? " et 1 autre structure" : " et " + n + " autres structures";
+    },
     network: "Réseau : ",
     why: "Pourquoi cette structure",
     contactReported: "Contact signalé comme erroné, à vérifier",
+    contactReportedBadge: "Contact signalé, à vérifier",
     noContact: "Pas de contact local dans la base : voir le site du réseau.",
     phone: "Téléphone : ",
     email: "Courriel : ",
@@ -102,7 +110,7 @@
     reportReason: "Précisez (facultatif, sans données personnelles)",
     reportSend: "Envoyer le signalement",
     cancel: "Annuler",
-    reportDone: "Merci : votre signalement est enregistré.",
+    reportDone: "Merci : votre signalement sera vérifié avant toute correction du contact.",
     rateQuestion: "Cette réponse vous aide-t-elle ?",
     rateUp: "Oui",
     rateDown: "Non",
@@ -341,6 +349,15 @@
     return /annuaire/i.test(contact.label || "") ? T.nationalLocator : T.nationalWebsite;
   }
 
+  function squash(text) {
+    return String(text || "").toLowerCase().replace(/\s+/g, " ").trim();
+  }
+
+  /** Does the reply already ask the question (whatever its case or spacing)? Then it is not said twice. */
+  function asks(reply, question) {
+    return !!question && squash(reply).indexOf(squash(question)) !== -1;
+  }
+
   function withNote(phone, note) {
     return note ? phone + " (" + note + ")" : phone;
   }
@@ -484,6 +501,7 @@
     this.cooldownTimer = null;
     this.controller = null;
     this.answers = 0;
+    this.turns = [];
     this.root = host.attachShadow({ mode: "open" });
     this.build();
   }
@@ -583,6 +601,8 @@
           if (event.key === "Escape" && self.floating && !event.defaultPrevented) {
             event.preventDefault();
             self.close();
+          } else if (event.key === "Tab" && self.isModal()) {
+            self.trapTab(event);
           }
         },
       },
@@ -611,13 +631,59 @@
     frame.appendChild(this.panel);
     this.root.appendChild(frame);
     this.frame = frame;
+    if (this.floating) {
+      var query = window.matchMedia(FULL_SCREEN);
+      var sync = function () { self.syncModal(); };
+      if (query.addEventListener) query.addEventListener("change", sync);
+      else if (query.addListener) query.addListener(sync);
+    }
     this.welcome();
+  };
+
+  // The floating panel fills a phone's screen (the CSS's media query): it is then a modal dialog.
+  var FULL_SCREEN = "(max-width: 30em), (max-height: 36em)";
+
+  Widget.prototype.isModal = function () {
+    return this.floating && !this.panel.hidden && window.matchMedia(FULL_SCREEN).matches;
+  };
+
+  /** aria-modal only while the panel covers the page; beside a desktop page it is a non-modal dialog. */
+  Widget.prototype.syncModal = function () {
+    if (this.isModal()) this.panel.setAttribute("aria-modal", "true");
+    else this.panel.removeAttribute("aria-modal");
+  };
+
+  /** The controls a Tab can reach in the panel, in order (closed <details> hide their content). */
+  Widget.prototype.tabbable = function () {
+    var selector = "a[href], button:not([disabled]), textarea:not([disabled]), input:not([disabled]), " +
+      "select:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+    return Array.prototype.filter.call(this.panel.querySelectorAll(selector), function (el) {
+      return el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    });
+  };
+
+  /** Tab and Shift+Tab cycle inside the full-screen panel: nothing of the page hidden behind gets focus. */
+  Widget.prototype.trapTab = function (event) {
+    var items = this.tabbable();
+    if (!items.length) return;
+    var first = items[0];
+    var last = items[items.length - 1];
+    var active = this.root.activeElement;
+    var inside = active && this.panel.contains(active);
+    if (event.shiftKey && (!inside || active === first)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (!inside || active === last)) {
+      event.preventDefault();
+      first.focus();
+    }
   };
 
   Widget.prototype.open = function () {
     if (!this.floating) return;
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
+    this.syncModal();
     this.textarea.focus();
   };
 
@@ -625,6 +691,7 @@
     if (!this.floating) return;
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
+    this.syncModal();
     this.launcher.focus();
   };
 
@@ -663,6 +730,7 @@
     this.caseBar = null;
     this.pending = false;
     this.answers = 0;
+    this.turns = [];
     this.stopCooldown();
     clear(this.log);
     this.welcome();
@@ -760,14 +828,18 @@
         var who = bubble.querySelector(".spro-msg__who");
         if (who) who.textContent = T.you;
         var node = self.renderAnswer(answer);
+        self.collapseEarlier();
+        self.turns.push({ bubble: bubble, node: node, text: text, answer: answer });
         self.renderCase();
         self.updateComposer();
-        self.scrollTo(node);
+        self.scrollTo(bubble);
         var structures = answer.structures || [];
+        var clarification = answer.clarification;
+        // The question is read once: the reply often asks it already.
         self.announce(
           T.answerAnnounce + (answer.reply || "") +
-            (answer.clarification && answer.reply.indexOf(answer.clarification.question) === -1
-              ? " " + answer.clarification.question
+            (clarification && clarification.question && !asks(answer.reply, clarification.question)
+              ? " " + clarification.question
               : "") +
             (structures.length ? T.resultsAnnounce(structures.length) : "")
         );
@@ -791,6 +863,57 @@
     } else if (node.getBoundingClientRect().top < 0 || node.getBoundingClientRect().top > window.innerHeight - 80) {
       node.scrollIntoView({ block: "start" });
     }
+  };
+
+  // --- earlier turns, folded to one line ---------------------------------------------------------
+
+  /** Fold every earlier exchange to one line (its question and first structure), with a button to reopen it. */
+  Widget.prototype.collapseEarlier = function () {
+    var self = this;
+    this.turns.forEach(function (turn) {
+      if (!turn.toggle) self.foldable(turn);
+      self.fold(turn, true);
+    });
+  };
+
+  Widget.prototype.foldable = function (turn) {
+    var self = this;
+    var k = this.turns.indexOf(turn) + 1;
+    turn.bubble.id = turn.bubble.id || this.id("ask" + k);
+    turn.node.id = turn.node.id || this.id("answer" + k);
+    var structures = Array.isArray(turn.answer.structures) ? turn.answer.structures : [];
+    var outcome = structures.length
+      ? structures[0].name + (structures.length > 1 ? T.earlierMore(structures.length - 1) : "")
+      : turn.answer.clarification && turn.answer.clarification.question
+        ? turn.answer.clarification.question
+        : T.earlierNoResult;
+    turn.state = h("span", { class: "spro-turn__action" });
+    turn.toggle = h(
+      "button",
+      {
+        class: "spro-turn",
+        type: "button",
+        "aria-expanded": "false",
+        "aria-controls": turn.bubble.id + " " + turn.node.id,
+        onclick: function () { self.fold(turn, turn.toggle.getAttribute("aria-expanded") === "true"); },
+      },
+      h("span", { class: "spro-turn__line" },
+        srOnly(T.earlierTurn),
+        h("span", { class: "spro-turn__ask" }, "« " + turn.text + " »"),
+        " — ",
+        h("span", { class: "spro-turn__outcome" }, outcome)
+      ),
+      " ",
+      turn.state
+    );
+    turn.bubble.parentNode.insertBefore(turn.toggle, turn.bubble);
+  };
+
+  Widget.prototype.fold = function (turn, folded) {
+    turn.bubble.hidden = folded;
+    turn.node.hidden = folded;
+    turn.toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    turn.state.textContent = folded ? T.earlierOpen : T.earlierClose;
   };
 
   // --- errors -----------------------------------------------------------------------------------
@@ -872,6 +995,7 @@
     var clarification = answer.clarification;
     if (clarification && clarification.question) {
       var qid = this.id("q" + n);
+      var asked = asks(answer.reply, clarification.question);
       var options = (clarification.options || []).map(function (option) {
         return h(
           "li",
@@ -900,7 +1024,10 @@
         h(
           "div",
           { class: "spro-clarify" },
-          h("p", { class: "spro-clarify__question", id: qid }, clarification.question),
+          // Asked in the reply already: the options are only labelled, the question is not repeated.
+          asked
+            ? h("p", { class: "spro-clarify__label", id: qid }, T.clarifyGroup + " :")
+            : h("p", { class: "spro-clarify__question", id: qid }, clarification.question),
           options.length ? group : null
         )
       );
@@ -975,7 +1102,8 @@
         )
       )
     );
-    if (s.contact_reported) card.appendChild(h("p", { class: "spro-badge" }, icon("alert", true), T.contactReported));
+    // Shown only when the API says so (after review, or several independent reports), never on one click.
+    if (s.contact_reported) card.appendChild(h("p", { class: "spro-badge" }, icon("alert", true), T.contactReportedBadge));
 
     var reasons = (s.reasons || []).filter(function (r) { return r !== T.contactReported; });
     if (reasons.length) {
@@ -1451,8 +1579,9 @@
     };
     if (slot === "age") {
       labelText = T.editAgeLabel;
+      // A text field with a numeric keyboard: select() (typing replaces the old age) works on it, not on type=number.
       control = h("input", {
-        id: id, class: "spro-input", type: "number", min: "0", max: "120", step: "1", inputmode: "numeric",
+        id: id, class: "spro-input", type: "text", inputmode: "numeric", maxlength: "3", autocomplete: "off",
         value: u.age !== null && u.age !== undefined ? String(u.age) : "",
       });
     } else if (slot === "status") {
@@ -1538,6 +1667,8 @@
     button.setAttribute("aria-expanded", "true");
     this.updateComposer();
     control.focus();
+    // The old value is selected: typing replaces it ("Villeurbanne", not "LyonVilleurbanne").
+    if (control.tagName === "INPUT") control.select();
   };
 
   // ---------------------------------------------------------------------------------------------

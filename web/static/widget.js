@@ -108,7 +108,7 @@
       "via_competences": "Via Compétences"
     }
   };
-  var CSS = "/* Expert SPRO — widget styles, scoped by the Shadow DOM (nothing here reaches the host page).\n   The look follows the French public-service design (DSFR colours and components) without its CSS\n   or its fonts: Marianne is used when the host page has it, Arial otherwise.\n   Sizes are in em from .spro-root, which never goes below 16 px even when the host shrinks its root font. */\n\n:host {\n  all: initial;\n  display: block;\n}\n:host([hidden]) { display: none; }\n\n/* The host element may get the page's styles (a `* { … }` rule reaches it): everything inherited is\n   reset on the wrapper inside the shadow root, where no rule of the page can reach. */\n.spro-root {\n  all: initial;\n  display: block;\n  --spro-blue: #000091;\n  --spro-blue-hover: #1212ff;\n  --spro-blue-active: #2323ff;\n  --spro-blue-tag: #e3e3fd;\n  --spro-blue-tag-hover: #c1c1fb;\n  --spro-blue-bg: #f5f5fe;\n  --spro-red: #e1000f;\n  --spro-text: #161616;\n  --spro-text-mention: #666666;\n  --spro-border: #dddddd;\n  --spro-border-strong: #929292;\n  --spro-input-line: #3a3a3a;\n  --spro-bg-alt: #f6f6f6;\n  --spro-bg-contrast: #eeeeee;\n  --spro-focus: #0a76f6;\n  --spro-success: #18753c;\n  --spro-success-bg: #e9f9ee;\n  --spro-error: #ce0500;\n  --spro-error-bg: #ffe9e9;\n  --spro-warning: #b34000;\n  --spro-warning-bg: #fff4e5;\n  --spro-font: Marianne, arial, sans-serif;\n  font-family: var(--spro-font);\n  font-size: max(1rem, 16px);\n  line-height: 1.5;\n  color: var(--spro-text);\n  text-align: left;\n  -webkit-text-size-adjust: 100%;\n}\n\n*, *::before, *::after { box-sizing: border-box; }\n[hidden] { display: none !important; }\n\n.spro-sr-only {\n  position: absolute !important;\n  width: 1px; height: 1px;\n  padding: 0; margin: -1px;\n  overflow: hidden; clip: rect(0, 0, 0, 0);\n  white-space: nowrap; border: 0;\n}\n\n/* Focus: visible on every interactive element, DSFR style (2 px blue outline, offset). */\n:focus { outline: none; }\n:focus-visible, .spro-panel :focus-visible {\n  outline: 2px solid var(--spro-focus);\n  outline-offset: 2px;\n}\ntextarea:focus-visible, input:focus-visible, select:focus-visible { outline-offset: 0; }\n\nh2, h3, h4, p, ul, ol, blockquote, figure { margin: 0; }\nul, ol { padding: 0; }\na { color: var(--spro-blue); text-decoration: underline; text-underline-offset: 2px; }\na:hover { text-decoration-thickness: 2px; }\n\n.spro-icon { width: 1.25em; height: 1.25em; flex: none; fill: currentColor; vertical-align: -0.25em; }\n.spro-icon--sm { width: 1em; height: 1em; vertical-align: -0.125em; }\n\n/* --- buttons ------------------------------------------------------------------------------------ */\n\n.spro-btn {\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 2.5em; padding: 0.5em 1em;\n  font: inherit; font-size: 1em; font-weight: 500; line-height: 1.5;\n  border: 0; border-radius: 0; cursor: pointer;\n  background: var(--spro-blue); color: #ffffff;\n  text-align: left;\n}\n.spro-btn:hover { background: var(--spro-blue-hover); }\n.spro-btn:active { background: var(--spro-blue-active); }\n.spro-btn[disabled], .spro-btn[aria-disabled=\"true\"] {\n  background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: not-allowed;\n}\n.spro-btn--secondary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-blue);\n}\n.spro-btn--secondary:hover { background: var(--spro-blue-bg); }\n.spro-btn--secondary:active { background: var(--spro-blue-tag); }\n.spro-btn--tertiary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--tertiary:hover { background: var(--spro-bg-alt); }\n.spro-btn--tertiary:active { background: var(--spro-bg-contrast); }\n.spro-btn--secondary[disabled], .spro-btn--tertiary[disabled] {\n  background: transparent; color: var(--spro-text-mention); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--sm { min-height: 2em; padding: 0.25em 0.75em; font-size: 0.875em; }\n.spro-btn--tertiary[aria-expanded=\"true\"] { background: var(--spro-bg-contrast); box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-btn--icon { padding: 0.5em; justify-content: center; }\n\n/* Tags (DSFR \"tags\"): quick replies, examples and the understood case. */\n.spro-tag {\n  display: inline-flex; align-items: center; gap: 0.375em;\n  min-height: 2em; padding: 0.25em 0.75em;\n  font: inherit; font-size: 0.875em; line-height: 1.5; font-weight: 400;\n  border: 0; border-radius: 1em; cursor: pointer;\n  background: var(--spro-blue-tag); color: var(--spro-blue);\n  text-align: left;\n}\n.spro-tag:hover { background: var(--spro-blue-tag-hover); }\n.spro-tag[disabled] { background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: default; }\n.spro-tag[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-tag--add:hover { background: var(--spro-blue-bg); }\n.spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--static { cursor: default; background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-tag--static:hover { background: var(--spro-bg-contrast); }\n.spro-tags { display: flex; flex-wrap: wrap; gap: 0.5em; list-style: none; margin: 0; padding: 0; }\n\n/* --- launcher and panel ------------------------------------------------------------------------- */\n\n.spro-launcher {\n  position: fixed; right: 1em; bottom: 1em; z-index: 2147483000;\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 3em; padding: 0.75em 1.25em;\n  font: inherit; font-weight: 700; font-size: 1em;\n  background: var(--spro-blue); color: #ffffff;\n  border: 0; border-radius: 1.5em; cursor: pointer;\n  box-shadow: 0 6px 18px rgba(0, 0, 18, 0.28);\n}\n.spro-launcher:hover { background: var(--spro-blue-hover); }\n.spro-launcher[aria-expanded=\"true\"] { display: none; }\n\n.spro-panel {\n  display: flex; flex-direction: column;\n  background: #ffffff; color: var(--spro-text);\n  border: 1px solid var(--spro-border);\n  border-top: 4px solid var(--spro-blue);\n  min-width: 0;\n}\n.spro-panel--floating {\n  position: fixed; z-index: 2147483001;\n  right: 1em; bottom: 1em;\n  width: min(27.5em, calc(100vw - 2em));\n  height: min(44em, calc(100vh - 2em));\n  box-shadow: 0 8px 28px rgba(0, 0, 18, 0.3);\n}\n@media (max-width: 30em), (max-height: 36em) {\n  .spro-panel--floating {\n    inset: 0; width: 100%; height: 100%; max-width: none; max-height: none;\n    border: 0; border-top: 4px solid var(--spro-blue);\n  }\n  @supports (height: 100dvh) { .spro-panel--floating { height: 100dvh; } }\n}\n\n.spro-header {\n  display: flex; align-items: center; gap: 0.75em; flex-wrap: wrap;\n  padding: 0.75em 1em; border-bottom: 1px solid var(--spro-border);\n}\n.spro-brand { flex: 1 1 12em; min-width: 0; }\n.spro-title { display: block; font-size: 1.25em; font-weight: 700; line-height: 1.3; color: var(--spro-text); }\n.spro-title::before {\n  content: \"\"; display: inline-block; width: 0.25em; height: 0.9em; margin-right: 0.4em;\n  background: linear-gradient(var(--spro-blue) 0 50%, var(--spro-red) 50% 100%); vertical-align: -0.05em;\n}\n.spro-subtitle { display: block; font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-header__actions { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }\n/* On a phone: one header row; the tagline goes, the \"new conversation\" button says \"Nouvelle\" (its\n   accessible name stays \"Nouvelle conversation\"). */\n@media (max-width: 30em) {\n  .spro-header { flex-wrap: nowrap; padding: 0.5em 0.75em 0.5em 1em; }\n  .spro-brand { flex: 1 1 auto; }\n  .spro-subtitle { display: none; }\n  .spro-header__actions { flex-wrap: nowrap; }\n  .spro-narrow-hidden {\n    position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;\n    overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;\n  }\n}\n\n.spro-body { display: flex; flex-direction: column; min-height: 0; flex: 1 1 auto; }\n.spro-panel--floating .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n/* Inline: a chat of fixed height on a roomy screen; on a phone or at 200 % zoom the page itself scrolls. */\n@media (min-width: 48em) and (min-height: 40em) {\n  .spro-panel--inline { height: var(--spro-inline-height, min(85vh, 56em)); }\n  .spro-panel--inline .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n}\n.spro-log { padding: 1em; display: flex; flex-direction: column; gap: 1.25em; }\n\n/* --- messages ----------------------------------------------------------------------------------- */\n\n.spro-msg { max-width: 100%; min-width: 0; }\n.spro-msg--user {\n  align-self: flex-end; max-width: min(36em, 88%);\n  padding: 0.5em 0.875em; background: var(--spro-blue); color: #ffffff;\n  border-radius: 0.75em 0.75em 0 0.75em;\n  white-space: pre-wrap; overflow-wrap: anywhere;\n}\n.spro-msg--user .spro-msg__who { color: #ffffff; }\n.spro-msg--failed { background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-msg--failed .spro-msg__who { color: var(--spro-text-mention); }\n.spro-msg__who { display: block; font-size: 0.75em; font-weight: 700; color: var(--spro-text-mention); }\n.spro-msg--bot { align-self: stretch; display: flex; flex-direction: column; gap: 0.875em; }\n.spro-reply {\n  padding: 0.75em 1em; background: var(--spro-bg-alt); border-left: 4px solid var(--spro-blue);\n  white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-welcome { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-welcome p { overflow-wrap: anywhere; }\n.spro-note { font-size: 0.875em; color: var(--spro-text-mention); }\n\n.spro-typing { display: inline-flex; align-items: center; gap: 0.75em; padding: 0.75em 1em; background: var(--spro-bg-alt); align-self: flex-start; }\n.spro-dots { display: inline-flex; gap: 0.3em; }\n.spro-dots span {\n  width: 0.5em; height: 0.5em; border-radius: 50%; background: var(--spro-blue);\n  animation: spro-blink 1.2s infinite ease-in-out both;\n}\n.spro-dots span:nth-child(2) { animation-delay: 0.2s; }\n.spro-dots span:nth-child(3) { animation-delay: 0.4s; }\n@keyframes spro-blink { 0%, 80%, 100% { opacity: 0.25; } 40% { opacity: 1; } }\n@media (prefers-reduced-motion: reduce) { .spro-dots span { animation: none; opacity: 0.6; } }\n\n.spro-clarify {\n  display: flex; flex-direction: column; gap: 0.5em;\n  padding: 0.75em 1em; border: 1px solid var(--spro-blue-tag); background: var(--spro-blue-bg);\n}\n.spro-clarify__question { font-weight: 700; }\n\n/* --- alerts (DSFR \"alert\" look) ------------------------------------------------------------------ */\n\n.spro-alert {\n  display: flex; flex-direction: column; gap: 0.5em; align-items: flex-start;\n  padding: 0.75em 1em 0.75em 1em; border: 1px solid currentColor; border-left-width: 4px;\n  color: var(--spro-error); background: var(--spro-error-bg);\n}\n.spro-alert p { color: var(--spro-text); }\n.spro-alert__title { font-weight: 700; color: var(--spro-error) !important; }\n.spro-alert--info { color: #0063cb; background: #e8edff; }\n.spro-alert--info .spro-alert__title { color: #0063cb !important; }\n.spro-alert--warning { color: var(--spro-warning); background: var(--spro-warning-bg); }\n.spro-alert--warning .spro-alert__title { color: var(--spro-warning) !important; }\n\n/* --- results ------------------------------------------------------------------------------------ */\n\n.spro-results-title { font-size: 1.125em; font-weight: 700; line-height: 1.4; }\n.spro-cards { list-style: none; margin: 0; padding: 0; display: grid; gap: 1em; grid-template-columns: minmax(0, 1fr); }\n.spro-panel--inline .spro-cards { grid-template-columns: repeat(auto-fill, minmax(min(100%, 20em), 1fr)); }\n.spro-card {\n  height: 100%;\n  display: flex; flex-direction: column; gap: 0.75em;\n  padding: 1em; background: #ffffff;\n  border: 1px solid var(--spro-border); border-bottom: 3px solid var(--spro-blue);\n  overflow-wrap: anywhere; min-width: 0;\n}\n.spro-card__head { display: flex; gap: 0.75em; align-items: flex-start; }\n.spro-rank {\n  flex: none; display: inline-flex; align-items: center; justify-content: center;\n  min-width: 2em; height: 2em; padding: 0 0.25em; border-radius: 1em;\n  background: var(--spro-blue); color: #ffffff; font-weight: 700;\n}\n.spro-card__name { font-size: 1.0625em; font-weight: 700; line-height: 1.4; color: var(--spro-text); }\n.spro-card__network { font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-badge {\n  display: inline-flex; align-items: center; gap: 0.375em; align-self: flex-start;\n  padding: 0.125em 0.5em; font-size: 0.875em; font-weight: 700; text-transform: none;\n  border-radius: 0.25em; color: var(--spro-warning); background: var(--spro-warning-bg);\n}\n.spro-section-label { font-size: 0.875em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.25em; }\n.spro-reasons { padding-left: 1.25em; font-size: 0.9375em; }\n.spro-reasons li + li { margin-top: 0.125em; }\n\n.spro-contacts { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-contact { display: flex; flex-direction: column; gap: 0.25em; padding-top: 0.75em; border-top: 1px solid var(--spro-border); font-size: 0.9375em; }\n.spro-contact__label { font-weight: 700; }\n.spro-contact__line { display: flex; gap: 0.5em; align-items: flex-start; }\n.spro-contact__line .spro-icon { margin-top: 0.15em; color: var(--spro-blue); }\n.spro-contact__line a { overflow-wrap: anywhere; }\n.spro-source { font-size: 0.8125em; color: var(--spro-text-mention); }\n.spro-contact__note { color: var(--spro-text-mention); }\n.spro-contact__what { font-weight: 700; }\n/* A national way in (locator page, national number) must never pass for a local site: framed and named. */\n.spro-contact--national {\n  padding: 0.75em; border: 1px solid var(--spro-blue-tag); border-left: 4px solid var(--spro-blue);\n  background: var(--spro-blue-bg);\n}\n.spro-contact__kind {\n  display: flex; gap: 0.375em; align-items: center;\n  font-size: 0.8125em; font-weight: 700; color: var(--spro-blue);\n}\n.spro-contact__locator { font-weight: 700; }\n.spro-hours { font-size: 0.9375em; }\n.spro-hours > summary {\n  cursor: pointer; color: var(--spro-blue); font-weight: 500; list-style-position: inside;\n  padding: 0.125em 0; min-height: 1.5em;\n}\n.spro-hours > summary:hover { text-decoration: underline; }\n.spro-hours__list { list-style: none; margin: 0.25em 0 0; padding: 0 0 0 1em; }\n.spro-badge--stale { font-size: 0.8125em; }\n\n.spro-details { border: 1px solid var(--spro-border); }\n.spro-details > summary {\n  cursor: pointer; padding: 0.5em 0.75em; color: var(--spro-blue); font-weight: 500; font-size: 0.9375em;\n  list-style-position: inside;\n}\n.spro-details > summary:hover { background: var(--spro-bg-alt); }\n.spro-details[open] > summary { border-bottom: 1px solid var(--spro-border); }\n.spro-excerpts { list-style: none; margin: 0; padding: 0.75em; display: flex; flex-direction: column; gap: 0.75em; }\n.spro-excerpt__text {\n  margin: 0; padding-left: 0.75em; border-left: 3px solid var(--spro-border-strong);\n  font-size: 0.9375em; white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-excerpt__source { font-size: 0.8125em; color: var(--spro-text-mention); margin-top: 0.25em; }\n\n.spro-card__actions { display: flex; flex-wrap: wrap; gap: 0.5em; margin-top: auto; padding-top: 0.25em; }\n.spro-form { display: flex; flex-direction: column; gap: 0.5em; padding: 0.75em; background: var(--spro-bg-alt); }\n.spro-form__row { display: flex; flex-wrap: wrap; gap: 0.5em; align-items: center; }\n.spro-status { font-size: 0.875em; font-weight: 500; }\n.spro-status:empty { display: none; }\n.spro-status--ok { color: var(--spro-success); }\n.spro-status--error { color: var(--spro-error); }\n\n.spro-sources { font-size: 0.875em; }\n.spro-sources ul { padding: 0.5em 0.75em 0.75em 2em; }\n\n.spro-rate { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5em; font-size: 0.9375em; }\n.spro-rate__label { color: var(--spro-text-mention); margin-right: 0.25em; }\n.spro-rate .spro-btn[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n\n/* --- fields ------------------------------------------------------------------------------------- */\n\n.spro-label { display: block; font-weight: 500; color: var(--spro-text); }\n.spro-hint { display: block; font-size: 0.8125em; color: var(--spro-text-mention); }\n.spro-input {\n  display: block; width: 100%;\n  padding: 0.5em 0.75em; font: inherit; font-size: 1em; line-height: 1.5; color: var(--spro-text);\n  background: var(--spro-bg-contrast); border: 0; border-radius: 0.25em 0.25em 0 0;\n  box-shadow: inset 0 -2px 0 0 var(--spro-input-line);\n}\n.spro-input::placeholder { color: var(--spro-text-mention); opacity: 1; }\ntextarea.spro-input { resize: vertical; min-height: 2.75em; max-height: 12em; }\nselect.spro-input { appearance: auto; }\n.spro-input[aria-invalid=\"true\"] { box-shadow: inset 0 -2px 0 0 var(--spro-error); }\n.spro-error-text { font-size: 0.875em; color: var(--spro-error); }\n\n/* --- case bar and composer ---------------------------------------------------------------------- */\n\n.spro-case { padding: 0.625em 0.75em; border: 1px solid var(--spro-border); background: #ffffff; }\n.spro-case__title { font-size: 0.8125em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.375em; }\n.spro-case .spro-tag { background: #ffffff; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-case .spro-tag:hover { background: var(--spro-blue-bg); }\n.spro-case .spro-tag--static { background: var(--spro-bg-contrast); box-shadow: none; }\n.spro-case .spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-case .spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n.spro-editor { margin-top: 0.5em; }\n\n.spro-composer { padding: 0.75em 1em 1em; border-top: 1px solid var(--spro-border); display: flex; flex-direction: column; gap: 0.375em; background: #ffffff; }\n.spro-composer__row { display: flex; gap: 0.5em; align-items: flex-end; }\n.spro-composer__row .spro-input { flex: 1 1 auto; min-width: 0; }\n.spro-composer__row .spro-btn { flex: none; min-height: 2.75em; }\n@media (max-width: 22em) {\n  .spro-composer__send-text { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); }\n}\n/* Short screens (a laptop at 200 % zoom, a phone held sideways): a one-line field leaves room to the answers. */\n@media (max-height: 36em) {\n  .spro-composer { padding: 0.5em 1em; gap: 0.25em; }\n  .spro-composer textarea.spro-input { height: 2.75em; }\n}\n";
+  var CSS = "/* Expert SPRO — widget styles, scoped by the Shadow DOM (nothing here reaches the host page).\n   The look follows the French public-service design (DSFR colours and components) without its CSS\n   or its fonts: Marianne is used when the host page has it, Arial otherwise.\n   Sizes are in em from .spro-root, which never goes below 16 px even when the host shrinks its root font. */\n\n:host {\n  all: initial;\n  display: block;\n}\n:host([hidden]) { display: none; }\n\n/* The host element may get the page's styles (a `* { … }` rule reaches it): everything inherited is\n   reset on the wrapper inside the shadow root, where no rule of the page can reach. */\n.spro-root {\n  all: initial;\n  display: block;\n  --spro-blue: #000091;\n  --spro-blue-hover: #1212ff;\n  --spro-blue-active: #2323ff;\n  --spro-blue-tag: #e3e3fd;\n  --spro-blue-tag-hover: #c1c1fb;\n  --spro-blue-bg: #f5f5fe;\n  --spro-red: #e1000f;\n  --spro-text: #161616;\n  --spro-text-mention: #666666;\n  --spro-border: #dddddd;\n  --spro-border-strong: #929292;\n  --spro-input-line: #3a3a3a;\n  --spro-bg-alt: #f6f6f6;\n  --spro-bg-contrast: #eeeeee;\n  --spro-focus: #0a76f6;\n  --spro-success: #18753c;\n  --spro-success-bg: #e9f9ee;\n  --spro-error: #ce0500;\n  --spro-error-bg: #ffe9e9;\n  --spro-warning: #b34000;\n  --spro-warning-bg: #fff4e5;\n  --spro-font: Marianne, arial, sans-serif;\n  font-family: var(--spro-font);\n  font-size: max(1rem, 16px);\n  line-height: 1.5;\n  color: var(--spro-text);\n  text-align: left;\n  -webkit-text-size-adjust: 100%;\n}\n\n*, *::before, *::after { box-sizing: border-box; }\n[hidden] { display: none !important; }\n\n.spro-sr-only {\n  position: absolute !important;\n  width: 1px; height: 1px;\n  padding: 0; margin: -1px;\n  overflow: hidden; clip: rect(0, 0, 0, 0);\n  white-space: nowrap; border: 0;\n}\n\n/* Focus: visible on every interactive element, DSFR style (2 px blue outline, offset). */\n:focus { outline: none; }\n:focus-visible, .spro-panel :focus-visible {\n  outline: 2px solid var(--spro-focus);\n  outline-offset: 2px;\n}\ntextarea:focus-visible, input:focus-visible, select:focus-visible { outline-offset: 0; }\n\nh2, h3, h4, p, ul, ol, blockquote, figure { margin: 0; }\nul, ol { padding: 0; }\na { color: var(--spro-blue); text-decoration: underline; text-underline-offset: 2px; }\na:hover { text-decoration-thickness: 2px; }\n\n.spro-icon { width: 1.25em; height: 1.25em; flex: none; fill: currentColor; vertical-align: -0.25em; }\n.spro-icon--sm { width: 1em; height: 1em; vertical-align: -0.125em; }\n\n/* --- buttons ------------------------------------------------------------------------------------ */\n\n.spro-btn {\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 2.5em; padding: 0.5em 1em;\n  font: inherit; font-size: 1em; font-weight: 500; line-height: 1.5;\n  border: 0; border-radius: 0; cursor: pointer;\n  background: var(--spro-blue); color: #ffffff;\n  text-align: left;\n}\n.spro-btn:hover { background: var(--spro-blue-hover); }\n.spro-btn:active { background: var(--spro-blue-active); }\n.spro-btn[disabled], .spro-btn[aria-disabled=\"true\"] {\n  background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: not-allowed;\n}\n.spro-btn--secondary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-blue);\n}\n.spro-btn--secondary:hover { background: var(--spro-blue-bg); }\n.spro-btn--secondary:active { background: var(--spro-blue-tag); }\n.spro-btn--tertiary {\n  background: transparent; color: var(--spro-blue); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--tertiary:hover { background: var(--spro-bg-alt); }\n.spro-btn--tertiary:active { background: var(--spro-bg-contrast); }\n.spro-btn--secondary[disabled], .spro-btn--tertiary[disabled] {\n  background: transparent; color: var(--spro-text-mention); box-shadow: inset 0 0 0 1px var(--spro-border);\n}\n.spro-btn--sm { min-height: 2em; padding: 0.25em 0.75em; font-size: 0.875em; }\n.spro-btn--tertiary[aria-expanded=\"true\"] { background: var(--spro-bg-contrast); box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-btn--icon { padding: 0.5em; justify-content: center; }\n\n/* Tags (DSFR \"tags\"): quick replies, examples and the understood case. */\n.spro-tag {\n  display: inline-flex; align-items: center; gap: 0.375em;\n  min-height: 2em; padding: 0.25em 0.75em;\n  font: inherit; font-size: 0.875em; line-height: 1.5; font-weight: 400;\n  border: 0; border-radius: 1em; cursor: pointer;\n  background: var(--spro-blue-tag); color: var(--spro-blue);\n  text-align: left;\n}\n.spro-tag:hover { background: var(--spro-blue-tag-hover); }\n.spro-tag[disabled] { background: var(--spro-bg-contrast); color: var(--spro-text-mention); cursor: default; }\n.spro-tag[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-tag--add:hover { background: var(--spro-blue-bg); }\n.spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; }\n.spro-tag--static { cursor: default; background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-tag--static:hover { background: var(--spro-bg-contrast); }\n.spro-tags { display: flex; flex-wrap: wrap; gap: 0.5em; list-style: none; margin: 0; padding: 0; }\n\n/* --- launcher and panel ------------------------------------------------------------------------- */\n\n.spro-launcher {\n  position: fixed; right: 1em; bottom: 1em; z-index: 2147483000;\n  display: inline-flex; align-items: center; gap: 0.5em;\n  min-height: 3em; padding: 0.75em 1.25em;\n  font: inherit; font-weight: 700; font-size: 1em;\n  background: var(--spro-blue); color: #ffffff;\n  border: 0; border-radius: 1.5em; cursor: pointer;\n  box-shadow: 0 6px 18px rgba(0, 0, 18, 0.28);\n}\n.spro-launcher:hover { background: var(--spro-blue-hover); }\n.spro-launcher[aria-expanded=\"true\"] { display: none; }\n\n.spro-panel {\n  display: flex; flex-direction: column;\n  background: #ffffff; color: var(--spro-text);\n  border: 1px solid var(--spro-border);\n  border-top: 4px solid var(--spro-blue);\n  min-width: 0;\n}\n.spro-panel--floating {\n  position: fixed; z-index: 2147483001;\n  right: 1em; bottom: 1em;\n  width: min(27.5em, calc(100vw - 2em));\n  height: min(44em, calc(100vh - 2em));\n  box-shadow: 0 8px 28px rgba(0, 0, 18, 0.3);\n}\n@media (max-width: 30em), (max-height: 36em) {\n  .spro-panel--floating {\n    inset: 0; width: 100%; height: 100%; max-width: none; max-height: none;\n    border: 0; border-top: 4px solid var(--spro-blue);\n  }\n  @supports (height: 100dvh) { .spro-panel--floating { height: 100dvh; } }\n}\n\n.spro-header {\n  display: flex; align-items: center; gap: 0.75em; flex-wrap: wrap;\n  padding: 0.75em 1em; border-bottom: 1px solid var(--spro-border);\n}\n.spro-brand { flex: 1 1 12em; min-width: 0; }\n.spro-title { display: block; font-size: 1.25em; font-weight: 700; line-height: 1.3; color: var(--spro-text); }\n.spro-title::before {\n  content: \"\"; display: inline-block; width: 0.25em; height: 0.9em; margin-right: 0.4em;\n  background: linear-gradient(var(--spro-blue) 0 50%, var(--spro-red) 50% 100%); vertical-align: -0.05em;\n}\n.spro-subtitle { display: block; font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-header__actions { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }\n/* On a phone: one header row; the tagline goes, the \"new conversation\" button says \"Nouvelle\" (its\n   accessible name stays \"Nouvelle conversation\"). */\n@media (max-width: 30em) {\n  .spro-header { flex-wrap: nowrap; padding: 0.5em 0.75em 0.5em 1em; }\n  .spro-brand { flex: 1 1 auto; }\n  .spro-subtitle { display: none; }\n  .spro-header__actions { flex-wrap: nowrap; }\n  .spro-narrow-hidden {\n    position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;\n    overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;\n  }\n}\n\n.spro-body { display: flex; flex-direction: column; min-height: 0; flex: 1 1 auto; }\n.spro-panel--floating .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n/* Inline: a chat of fixed height on a roomy screen; on a phone or at 200 % zoom the page itself scrolls. */\n@media (min-width: 48em) and (min-height: 40em) {\n  .spro-panel--inline { height: var(--spro-inline-height, min(85vh, 56em)); }\n  .spro-panel--inline .spro-log { flex: 1 1 auto; overflow-y: auto; overscroll-behavior: contain; }\n}\n.spro-log { padding: 1em; display: flex; flex-direction: column; gap: 1.25em; }\n/* Inline on a phone (the page scrolls): the text field stays at the bottom of the screen, never 3,000 px down. */\n@media not all and (min-width: 48em) and (min-height: 40em) {\n  .spro-panel--inline .spro-composer { position: sticky; bottom: 0; z-index: 1; box-shadow: 0 -2px 6px rgba(0, 0, 18, 0.12); }\n}\n\n/* --- messages ----------------------------------------------------------------------------------- */\n\n.spro-msg { max-width: 100%; min-width: 0; }\n.spro-msg--user {\n  align-self: flex-end; max-width: min(36em, 88%);\n  padding: 0.5em 0.875em; background: var(--spro-blue); color: #ffffff;\n  border-radius: 0.75em 0.75em 0 0.75em;\n  white-space: pre-wrap; overflow-wrap: anywhere;\n}\n.spro-msg--user .spro-msg__who { color: #ffffff; }\n.spro-msg--failed { background: var(--spro-bg-contrast); color: var(--spro-text); }\n.spro-msg--failed .spro-msg__who { color: var(--spro-text-mention); }\n.spro-msg__who { display: block; font-size: 0.75em; font-weight: 700; color: var(--spro-text-mention); }\n.spro-msg--bot { align-self: stretch; display: flex; flex-direction: column; gap: 0.875em; }\n.spro-reply {\n  padding: 0.75em 1em; background: var(--spro-bg-alt); border-left: 4px solid var(--spro-blue);\n  white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-welcome { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-welcome p { overflow-wrap: anywhere; }\n.spro-note { font-size: 0.875em; color: var(--spro-text-mention); }\n\n.spro-typing { display: inline-flex; align-items: center; gap: 0.75em; padding: 0.75em 1em; background: var(--spro-bg-alt); align-self: flex-start; }\n.spro-dots { display: inline-flex; gap: 0.3em; }\n.spro-dots span {\n  width: 0.5em; height: 0.5em; border-radius: 50%; background: var(--spro-blue);\n  animation: spro-blink 1.2s infinite ease-in-out both;\n}\n.spro-dots span:nth-child(2) { animation-delay: 0.2s; }\n.spro-dots span:nth-child(3) { animation-delay: 0.4s; }\n@keyframes spro-blink { 0%, 80%, 100% { opacity: 0.25; } 40% { opacity: 1; } }\n@media (prefers-reduced-motion: reduce) { .spro-dots span { animation: none; opacity: 0.6; } }\n\n.spro-clarify {\n  display: flex; flex-direction: column; gap: 0.5em;\n  padding: 0.75em 1em; border: 1px solid var(--spro-blue-tag); background: var(--spro-blue-bg);\n}\n.spro-clarify__question { font-weight: 700; }\n.spro-clarify__label { font-size: 0.875em; font-weight: 700; }\n\n/* An earlier exchange, folded to one line: the question asked and the first structure; a click reopens it. */\n.spro-turn {\n  display: flex; align-items: center; gap: 0.75em; width: 100%;\n  min-height: 2.75em; padding: 0.5em 0.75em;\n  font: inherit; font-size: 0.875em; line-height: 1.5; text-align: left; color: var(--spro-text);\n  background: var(--spro-bg-alt); border: 0; border-left: 4px solid var(--spro-border-strong); cursor: pointer;\n}\n.spro-turn:hover { background: var(--spro-bg-contrast); }\n.spro-turn__line { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }\n.spro-turn__ask { font-weight: 700; }\n.spro-turn__action { flex: none; color: var(--spro-blue); font-weight: 500; text-decoration: underline; text-underline-offset: 2px; }\n.spro-turn[aria-expanded=\"true\"] { border-left-color: var(--spro-blue); }\n\n/* --- alerts (DSFR \"alert\" look) ------------------------------------------------------------------ */\n\n.spro-alert {\n  display: flex; flex-direction: column; gap: 0.5em; align-items: flex-start;\n  padding: 0.75em 1em 0.75em 1em; border: 1px solid currentColor; border-left-width: 4px;\n  color: var(--spro-error); background: var(--spro-error-bg);\n}\n.spro-alert p { color: var(--spro-text); }\n.spro-alert__title { font-weight: 700; color: var(--spro-error) !important; }\n.spro-alert--info { color: #0063cb; background: #e8edff; }\n.spro-alert--info .spro-alert__title { color: #0063cb !important; }\n.spro-alert--warning { color: var(--spro-warning); background: var(--spro-warning-bg); }\n.spro-alert--warning .spro-alert__title { color: var(--spro-warning) !important; }\n\n/* --- results ------------------------------------------------------------------------------------ */\n\n.spro-results-title { font-size: 1.125em; font-weight: 700; line-height: 1.4; }\n.spro-cards { list-style: none; margin: 0; padding: 0; display: grid; gap: 1em; grid-template-columns: minmax(0, 1fr); }\n.spro-panel--inline .spro-cards { grid-template-columns: repeat(auto-fill, minmax(min(100%, 20em), 1fr)); }\n.spro-card {\n  height: 100%;\n  display: flex; flex-direction: column; gap: 0.75em;\n  padding: 1em; background: #ffffff;\n  border: 1px solid var(--spro-border); border-bottom: 3px solid var(--spro-blue);\n  overflow-wrap: anywhere; min-width: 0;\n}\n.spro-card__head { display: flex; gap: 0.75em; align-items: flex-start; }\n.spro-rank {\n  flex: none; display: inline-flex; align-items: center; justify-content: center;\n  min-width: 2em; height: 2em; padding: 0 0.25em; border-radius: 1em;\n  background: var(--spro-blue); color: #ffffff; font-weight: 700;\n}\n.spro-card__name { font-size: 1.0625em; font-weight: 700; line-height: 1.4; color: var(--spro-text); }\n.spro-card__network { font-size: 0.875em; color: var(--spro-text-mention); }\n.spro-badge {\n  display: inline-flex; align-items: center; gap: 0.375em; align-self: flex-start;\n  padding: 0.125em 0.5em; font-size: 0.875em; font-weight: 700; text-transform: none;\n  border-radius: 0.25em; color: var(--spro-warning); background: var(--spro-warning-bg);\n}\n.spro-section-label { font-size: 0.875em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.25em; }\n.spro-reasons { padding-left: 1.25em; font-size: 0.9375em; }\n.spro-reasons li + li { margin-top: 0.125em; }\n\n.spro-contacts { display: flex; flex-direction: column; gap: 0.75em; }\n.spro-contact { display: flex; flex-direction: column; gap: 0.25em; padding-top: 0.75em; border-top: 1px solid var(--spro-border); font-size: 0.9375em; }\n.spro-contact__label { font-weight: 700; }\n.spro-contact__line { display: flex; gap: 0.5em; align-items: flex-start; }\n.spro-contact__line .spro-icon { margin-top: 0.15em; color: var(--spro-blue); }\n.spro-contact__line a { overflow-wrap: anywhere; }\n.spro-source { font-size: 0.8125em; color: var(--spro-text-mention); }\n.spro-contact__note { color: var(--spro-text-mention); }\n.spro-contact__what { font-weight: 700; }\n/* A national way in (locator page, national number) must never pass for a local site: framed and named. */\n.spro-contact--national {\n  padding: 0.75em; border: 1px solid var(--spro-blue-tag); border-left: 4px solid var(--spro-blue);\n  background: var(--spro-blue-bg);\n}\n.spro-contact__kind {\n  display: flex; gap: 0.375em; align-items: center;\n  font-size: 0.8125em; font-weight: 700; color: var(--spro-blue);\n}\n.spro-contact__locator { font-weight: 700; }\n.spro-hours { font-size: 0.9375em; }\n.spro-hours > summary {\n  cursor: pointer; color: var(--spro-blue); font-weight: 500; list-style-position: inside;\n  padding: 0.125em 0; min-height: 1.5em;\n}\n.spro-hours > summary:hover { text-decoration: underline; }\n.spro-hours__list { list-style: none; margin: 0.25em 0 0; padding: 0 0 0 1em; }\n.spro-badge--stale { font-size: 0.8125em; }\n\n.spro-details { border: 1px solid var(--spro-border); }\n.spro-details > summary {\n  cursor: pointer; padding: 0.5em 0.75em; color: var(--spro-blue); font-weight: 500; font-size: 0.9375em;\n  list-style-position: inside;\n}\n.spro-details > summary:hover { background: var(--spro-bg-alt); }\n.spro-details[open] > summary { border-bottom: 1px solid var(--spro-border); }\n.spro-excerpts { list-style: none; margin: 0; padding: 0.75em; display: flex; flex-direction: column; gap: 0.75em; }\n.spro-excerpt__text {\n  margin: 0; padding-left: 0.75em; border-left: 3px solid var(--spro-border-strong);\n  font-size: 0.9375em; white-space: pre-line; overflow-wrap: anywhere;\n}\n.spro-excerpt__source { font-size: 0.8125em; color: var(--spro-text-mention); margin-top: 0.25em; }\n\n.spro-card__actions { display: flex; flex-wrap: wrap; gap: 0.5em; margin-top: auto; padding-top: 0.25em; }\n.spro-form { display: flex; flex-direction: column; gap: 0.5em; padding: 0.75em; background: var(--spro-bg-alt); }\n.spro-form__row { display: flex; flex-wrap: wrap; gap: 0.5em; align-items: center; }\n.spro-status { font-size: 0.875em; font-weight: 500; }\n.spro-status:empty { display: none; }\n.spro-status--ok { color: var(--spro-success); }\n.spro-status--error { color: var(--spro-error); }\n\n.spro-sources { font-size: 0.875em; }\n.spro-sources ul { padding: 0.5em 0.75em 0.75em 2em; }\n\n.spro-rate { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5em; font-size: 0.9375em; }\n.spro-rate__label { color: var(--spro-text-mention); margin-right: 0.25em; }\n.spro-rate .spro-btn[aria-pressed=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n\n/* --- fields ------------------------------------------------------------------------------------- */\n\n.spro-label { display: block; font-weight: 500; color: var(--spro-text); }\n.spro-hint { display: block; font-size: 0.8125em; color: var(--spro-text-mention); }\n.spro-input {\n  display: block; width: 100%;\n  padding: 0.5em 0.75em; font: inherit; font-size: 1em; line-height: 1.5; color: var(--spro-text);\n  background: var(--spro-bg-contrast); border: 0; border-radius: 0.25em 0.25em 0 0;\n  box-shadow: inset 0 -2px 0 0 var(--spro-input-line);\n}\n.spro-input::placeholder { color: var(--spro-text-mention); opacity: 1; }\ntextarea.spro-input { resize: vertical; min-height: 2.75em; max-height: 12em; }\nselect.spro-input { appearance: auto; }\n.spro-input[aria-invalid=\"true\"] { box-shadow: inset 0 -2px 0 0 var(--spro-error); }\n.spro-error-text { font-size: 0.875em; color: var(--spro-error); }\n\n/* --- case bar and composer ---------------------------------------------------------------------- */\n\n.spro-case { padding: 0.625em 0.75em; border: 1px solid var(--spro-border); background: #ffffff; }\n.spro-case__title { font-size: 0.8125em; font-weight: 700; color: var(--spro-text); margin-bottom: 0.375em; }\n.spro-case .spro-tag { background: #ffffff; box-shadow: inset 0 0 0 1px var(--spro-blue); }\n.spro-case .spro-tag:hover { background: var(--spro-blue-bg); }\n.spro-case .spro-tag--static { background: var(--spro-bg-contrast); box-shadow: none; }\n.spro-case .spro-tag--add { background: transparent; box-shadow: inset 0 0 0 1px var(--spro-border-strong); }\n.spro-case .spro-tag[aria-expanded=\"true\"] { background: var(--spro-blue); color: #ffffff; box-shadow: none; }\n.spro-editor { margin-top: 0.5em; }\n\n.spro-composer { padding: 0.75em 1em 1em; border-top: 1px solid var(--spro-border); display: flex; flex-direction: column; gap: 0.375em; background: #ffffff; }\n.spro-composer__row { display: flex; gap: 0.5em; align-items: flex-end; }\n.spro-composer__row .spro-input { flex: 1 1 auto; min-width: 0; }\n.spro-composer__row .spro-btn { flex: none; min-height: 2.75em; }\n@media (max-width: 22em) {\n  .spro-composer__send-text { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); }\n}\n/* Short screens (a laptop at 200 % zoom, a phone held sideways): a one-line field leaves room to the answers. */\n@media (max-height: 36em) {\n  .spro-composer { padding: 0.5em 1em; gap: 0.25em; }\n  .spro-composer textarea.spro-input { height: 2.75em; }\n}\n";
   var VERSION = "1";
 
   // ---------------------------------------------------------------------------------------------
@@ -150,9 +150,17 @@
     noResult:
       "Aucune structure proposée pour ce cas. Précisez l'âge, la situation, le besoin ou la commune de la personne.",
     clarifyGroup: "Réponses proposées",
+    earlierTurn: "Échange précédent, ",
+    earlierOpen: "Rouvrir",
+    earlierClose: "Replier",
+    earlierNoResult: "aucune structure proposée",
+    earlierMore: function (n) {
+      return n === 1 ? " et 1 autre structure" : " et " + n + " autres structures";
+    },
     network: "Réseau : ",
     why: "Pourquoi cette structure",
     contactReported: "Contact signalé comme erroné, à vérifier",
+    contactReportedBadge: "Contact signalé, à vérifier",
     noContact: "Pas de contact local dans la base : voir le site du réseau.",
     phone: "Téléphone : ",
     email: "Courriel : ",
@@ -192,7 +200,7 @@
     reportReason: "Précisez (facultatif, sans données personnelles)",
     reportSend: "Envoyer le signalement",
     cancel: "Annuler",
-    reportDone: "Merci : votre signalement est enregistré.",
+    reportDone: "Merci : votre signalement sera vérifié avant toute correction du contact.",
     rateQuestion: "Cette réponse vous aide-t-elle ?",
     rateUp: "Oui",
     rateDown: "Non",
@@ -431,6 +439,15 @@
     return /annuaire/i.test(contact.label || "") ? T.nationalLocator : T.nationalWebsite;
   }
 
+  function squash(text) {
+    return String(text || "").toLowerCase().replace(/\s+/g, " ").trim();
+  }
+
+  /** Does the reply already ask the question (whatever its case or spacing)? Then it is not said twice. */
+  function asks(reply, question) {
+    return !!question && squash(reply).indexOf(squash(question)) !== -1;
+  }
+
   function withNote(phone, note) {
     return note ? phone + " (" + note + ")" : phone;
   }
@@ -574,6 +591,7 @@
     this.cooldownTimer = null;
     this.controller = null;
     this.answers = 0;
+    this.turns = [];
     this.root = host.attachShadow({ mode: "open" });
     this.build();
   }
@@ -673,6 +691,8 @@
           if (event.key === "Escape" && self.floating && !event.defaultPrevented) {
             event.preventDefault();
             self.close();
+          } else if (event.key === "Tab" && self.isModal()) {
+            self.trapTab(event);
           }
         },
       },
@@ -701,13 +721,59 @@
     frame.appendChild(this.panel);
     this.root.appendChild(frame);
     this.frame = frame;
+    if (this.floating) {
+      var query = window.matchMedia(FULL_SCREEN);
+      var sync = function () { self.syncModal(); };
+      if (query.addEventListener) query.addEventListener("change", sync);
+      else if (query.addListener) query.addListener(sync);
+    }
     this.welcome();
+  };
+
+  // The floating panel fills a phone's screen (the CSS's media query): it is then a modal dialog.
+  var FULL_SCREEN = "(max-width: 30em), (max-height: 36em)";
+
+  Widget.prototype.isModal = function () {
+    return this.floating && !this.panel.hidden && window.matchMedia(FULL_SCREEN).matches;
+  };
+
+  /** aria-modal only while the panel covers the page; beside a desktop page it is a non-modal dialog. */
+  Widget.prototype.syncModal = function () {
+    if (this.isModal()) this.panel.setAttribute("aria-modal", "true");
+    else this.panel.removeAttribute("aria-modal");
+  };
+
+  /** The controls a Tab can reach in the panel, in order (closed <details> hide their content). */
+  Widget.prototype.tabbable = function () {
+    var selector = "a[href], button:not([disabled]), textarea:not([disabled]), input:not([disabled]), " +
+      "select:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+    return Array.prototype.filter.call(this.panel.querySelectorAll(selector), function (el) {
+      return el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    });
+  };
+
+  /** Tab and Shift+Tab cycle inside the full-screen panel: nothing of the page hidden behind gets focus. */
+  Widget.prototype.trapTab = function (event) {
+    var items = this.tabbable();
+    if (!items.length) return;
+    var first = items[0];
+    var last = items[items.length - 1];
+    var active = this.root.activeElement;
+    var inside = active && this.panel.contains(active);
+    if (event.shiftKey && (!inside || active === first)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (!inside || active === last)) {
+      event.preventDefault();
+      first.focus();
+    }
   };
 
   Widget.prototype.open = function () {
     if (!this.floating) return;
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
+    this.syncModal();
     this.textarea.focus();
   };
 
@@ -715,6 +781,7 @@
     if (!this.floating) return;
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
+    this.syncModal();
     this.launcher.focus();
   };
 
@@ -753,6 +820,7 @@
     this.caseBar = null;
     this.pending = false;
     this.answers = 0;
+    this.turns = [];
     this.stopCooldown();
     clear(this.log);
     this.welcome();
@@ -850,14 +918,18 @@
         var who = bubble.querySelector(".spro-msg__who");
         if (who) who.textContent = T.you;
         var node = self.renderAnswer(answer);
+        self.collapseEarlier();
+        self.turns.push({ bubble: bubble, node: node, text: text, answer: answer });
         self.renderCase();
         self.updateComposer();
-        self.scrollTo(node);
+        self.scrollTo(bubble);
         var structures = answer.structures || [];
+        var clarification = answer.clarification;
+        // The question is read once: the reply often asks it already.
         self.announce(
           T.answerAnnounce + (answer.reply || "") +
-            (answer.clarification && answer.reply.indexOf(answer.clarification.question) === -1
-              ? " " + answer.clarification.question
+            (clarification && clarification.question && !asks(answer.reply, clarification.question)
+              ? " " + clarification.question
               : "") +
             (structures.length ? T.resultsAnnounce(structures.length) : "")
         );
@@ -881,6 +953,57 @@
     } else if (node.getBoundingClientRect().top < 0 || node.getBoundingClientRect().top > window.innerHeight - 80) {
       node.scrollIntoView({ block: "start" });
     }
+  };
+
+  // --- earlier turns, folded to one line ---------------------------------------------------------
+
+  /** Fold every earlier exchange to one line (its question and first structure), with a button to reopen it. */
+  Widget.prototype.collapseEarlier = function () {
+    var self = this;
+    this.turns.forEach(function (turn) {
+      if (!turn.toggle) self.foldable(turn);
+      self.fold(turn, true);
+    });
+  };
+
+  Widget.prototype.foldable = function (turn) {
+    var self = this;
+    var k = this.turns.indexOf(turn) + 1;
+    turn.bubble.id = turn.bubble.id || this.id("ask" + k);
+    turn.node.id = turn.node.id || this.id("answer" + k);
+    var structures = Array.isArray(turn.answer.structures) ? turn.answer.structures : [];
+    var outcome = structures.length
+      ? structures[0].name + (structures.length > 1 ? T.earlierMore(structures.length - 1) : "")
+      : turn.answer.clarification && turn.answer.clarification.question
+        ? turn.answer.clarification.question
+        : T.earlierNoResult;
+    turn.state = h("span", { class: "spro-turn__action" });
+    turn.toggle = h(
+      "button",
+      {
+        class: "spro-turn",
+        type: "button",
+        "aria-expanded": "false",
+        "aria-controls": turn.bubble.id + " " + turn.node.id,
+        onclick: function () { self.fold(turn, turn.toggle.getAttribute("aria-expanded") === "true"); },
+      },
+      h("span", { class: "spro-turn__line" },
+        srOnly(T.earlierTurn),
+        h("span", { class: "spro-turn__ask" }, "« " + turn.text + " »"),
+        " — ",
+        h("span", { class: "spro-turn__outcome" }, outcome)
+      ),
+      " ",
+      turn.state
+    );
+    turn.bubble.parentNode.insertBefore(turn.toggle, turn.bubble);
+  };
+
+  Widget.prototype.fold = function (turn, folded) {
+    turn.bubble.hidden = folded;
+    turn.node.hidden = folded;
+    turn.toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    turn.state.textContent = folded ? T.earlierOpen : T.earlierClose;
   };
 
   // --- errors -----------------------------------------------------------------------------------
@@ -962,6 +1085,7 @@
     var clarification = answer.clarification;
     if (clarification && clarification.question) {
       var qid = this.id("q" + n);
+      var asked = asks(answer.reply, clarification.question);
       var options = (clarification.options || []).map(function (option) {
         return h(
           "li",
@@ -990,7 +1114,10 @@
         h(
           "div",
           { class: "spro-clarify" },
-          h("p", { class: "spro-clarify__question", id: qid }, clarification.question),
+          // Asked in the reply already: the options are only labelled, the question is not repeated.
+          asked
+            ? h("p", { class: "spro-clarify__label", id: qid }, T.clarifyGroup + " :")
+            : h("p", { class: "spro-clarify__question", id: qid }, clarification.question),
           options.length ? group : null
         )
       );
@@ -1065,7 +1192,8 @@
         )
       )
     );
-    if (s.contact_reported) card.appendChild(h("p", { class: "spro-badge" }, icon("alert", true), T.contactReported));
+    // Shown only when the API says so (after review, or several independent reports), never on one click.
+    if (s.contact_reported) card.appendChild(h("p", { class: "spro-badge" }, icon("alert", true), T.contactReportedBadge));
 
     var reasons = (s.reasons || []).filter(function (r) { return r !== T.contactReported; });
     if (reasons.length) {
@@ -1541,8 +1669,9 @@
     };
     if (slot === "age") {
       labelText = T.editAgeLabel;
+      // A text field with a numeric keyboard: select() (typing replaces the old age) works on it, not on type=number.
       control = h("input", {
-        id: id, class: "spro-input", type: "number", min: "0", max: "120", step: "1", inputmode: "numeric",
+        id: id, class: "spro-input", type: "text", inputmode: "numeric", maxlength: "3", autocomplete: "off",
         value: u.age !== null && u.age !== undefined ? String(u.age) : "",
       });
     } else if (slot === "status") {
@@ -1628,6 +1757,8 @@
     button.setAttribute("aria-expanded", "true");
     this.updateComposer();
     control.focus();
+    // The old value is selected: typing replaces it ("Villeurbanne", not "LyonVilleurbanne").
+    if (control.tagName === "INPUT") control.select();
   };
 
   // ---------------------------------------------------------------------------------------------
