@@ -216,7 +216,7 @@ class Assistant:
         ranked = rank_networks(hits, case, self.index)
         place_name = self._place_name(case)
         results, sources = build_results(
-            ranked, case, self.index, self._directory,
+            ranked, case, self.index, self._directory, hits=hits,
             show_personal_emails=self._show_personal_emails, place_name=place_name, today=self._today(),
         )
         clarification = self._clarification(case, ranked)

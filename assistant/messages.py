@@ -83,11 +83,6 @@ def site_level(level: str, place: str) -> str:
     }[level]
 
 
-def other_sites(count: int) -> str:
-    plural = "s" if count > 1 else ""
-    return f"{count} autre{plural} site{plural} dans le département : précisez la commune pour le plus proche"
-
-
 def distance(km: float) -> str:
     shown = f"{km:.0f}" if km >= 10 else f"{km:.1f}".replace(".", ",")
     return f"À {shown} km à vol d'oiseau du centre de la commune"

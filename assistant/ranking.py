@@ -8,13 +8,14 @@ from datetime import date
 
 from assistant import messages
 from assistant.eligibility import Verdict, judge
-from assistant.referral import ContactInfo, Excerpt, Provenance, SourceRef, StructureResult
+from assistant.excerpts import ExcerptPicker
+from assistant.referral import ContactInfo, Provenance, SourceRef, StructureResult
 from assistant.retrieval import Hit
 from assistant.understanding import Case
 from knowledge.directory import Directory
 from knowledge.directory.coverage import is_stale
 from knowledge.index import KnowledgeIndex
-from knowledge.model import Chunk, Contact, Network, Structure
+from knowledge.model import Chunk, Contact, Network
 from knowledge.referentials import NEED_THEMES
 
 KIND_WEIGHT = {"network": 1.0, "dispositif": 0.9, "document": 0.8, "structure": 0.35}
@@ -24,7 +25,8 @@ OFF_THEME = 0.9
 TOP_CONTRIBUTIONS = 3
 MAX_NETWORKS = 5
 SITES_PER_NETWORK = 2
-EXCERPT_CHARS = 360
+# With the department only, one site per network: the next question asks the commune, which gives the nearest.
+SITES_PER_NETWORK_DEPARTMENT = 1
 # Fields a contact shows (its position and name are not "contacts" a reader checks).
 SHOWN_FIELDS = frozenset({"address", "phone", "email", "website", "hours", "served_area"})
 
@@ -85,25 +87,29 @@ def build_results(
     index: KnowledgeIndex,
     directory: Directory,
     *,
+    hits: list[Hit],
     show_personal_emails: bool,
     place_name: str | None,
     today: date,
 ) -> tuple[list[StructureResult], list[SourceRef]]:
-    """For each of the best networks, the local site(s) that serve the person, or the network entry."""
+    """For each of the best networks, the local site(s) that serve the person, or the network entry.
+
+    Each card's excerpts are the passages of its site or network closest to the case (`hits`), none twice.
+    """
     results: list[StructureResult] = []
     cited: dict[str, SourceRef] = {}
+    picker = ExcerptPicker(hits, index)
+    per_network = SITES_PER_NETWORK if case.commune is not None else SITES_PER_NETWORK_DEPARTMENT
     for entry in ranked[:MAX_NETWORKS]:
         network = index.networks[entry.network]
-        excerpts = tuple(_excerpt(chunk, index) for chunk in entry.evidence[:2])
-        for excerpt in excerpts:
-            cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
         why = _why(entry, index)
-        nearest = directory.sites(entry.network, case.commune, case.department, limit=1_000)
-        sites = nearest[:SITES_PER_NETWORK]
+        sites = directory.sites(entry.network, case.commune, case.department, limit=per_network)
         if sites:
-            others = len(nearest) - len(sites)
             for match in sites:
                 site = match.structure
+                excerpts = picker.for_card(entry.network, site)
+                for excerpt in excerpts:
+                    cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
                 place = place_name or (case.department or "")
                 contacts = tuple(_contact(c, index, show_personal_emails, today) for c in site.contacts)
                 if not any(c.phone or c.email for c in contacts):
@@ -125,15 +131,17 @@ def build_results(
                             *why,
                             messages.site_level(match.level, place),
                             *((messages.distance(match.distance_km),) if far and match.distance_km else ()),
-                            *((messages.other_sites(others),) if others and case.commune is None else ()),
                         ),
                         departments=tuple(directory.departments_served(site)),
                         contacts=contacts,
-                        excerpts=(*excerpts, *_site_excerpts(site, index)),
+                        excerpts=excerpts,
                         distance_km=match.distance_km,
                     )
                 )
         else:
+            excerpts = picker.for_card(entry.network)
+            for excerpt in excerpts:
+                cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
             covered = directory.departments_covered(entry.network)
             national = _national_contact(network)
             reasons = why
@@ -163,30 +171,6 @@ def _why(entry: RankedNetwork, index: KnowledgeIndex) -> tuple[str, ...]:
     titles = list(dict.fromkeys(c.title for c in entry.evidence if c.kind == "dispositif"))[:2]
     relevance = messages.dispositif_matches(titles) if titles else messages.offer_matches(network.short_name)
     return (*entry.verdict.reasons, relevance)
-
-
-def _excerpt(chunk: Chunk, index: KnowledgeIndex) -> Excerpt:
-    source = index.sources.get(chunk.source_id)
-    text = chunk.text if len(chunk.text) <= EXCERPT_CHARS else chunk.text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
-    return Excerpt(
-        text=f"{chunk.heading} : {text}",
-        source_id=chunk.source_id,
-        source_title=source.title if source else chunk.title,
-        url=source.url if source else None,
-    )
-
-
-def _site_excerpts(site: Structure, index: KnowledgeIndex) -> tuple[Excerpt, ...]:
-    source = index.sources.get(site.source_id)
-    return tuple(
-        Excerpt(
-            text=f"{section.heading} : {section.text[:EXCERPT_CHARS]}",
-            source_id=site.source_id,
-            source_title=source.title if source else site.name,
-            url=source.url if source else None,
-        )
-        for section in site.offer[:1]
-    )
 
 
 def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool, today: date) -> ContactInfo:
