@@ -8,7 +8,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +27,7 @@ from api.app import create_app
 from api.errors import ErrorCode
 from api.runtime import Runtime
 from api.store import Store
+from api.teams.bot import conversation_key
 from knowledge.embedding import Encoder
 from knowledge.index import KnowledgeIndex
 from knowledge.settings import Settings
@@ -293,6 +294,73 @@ def feedback_invoke(service_url: str, reply_to: str, reaction: str, text: str) -
     return activity
 
 
+def card_submit(
+    service_url: str, value: dict[str, Any], reply_to: str, conversation: str = PERSONAL_CHAT
+) -> dict[str, Any]:
+    """What Teams posts when an Action.Submit of one of the bot's cards is clicked: a message without text, the
+    action's data and the card's inputs in `value`; in a channel, no @mention."""
+    activity = personal_message(service_url, "", conversation)
+    if conversation == CHANNEL_THREAD:
+        activity = channel_message(service_url, "", mentioned=False)
+    del activity["text"], activity["textFormat"]
+    activity["replyToId"] = reply_to
+    activity["channelData"] = {
+        **activity["channelData"], "source": {"name": "message"}, "legacy": {"replyToId": reply_to},
+    }
+    activity["value"] = value
+    return activity
+
+
+def team_conversation(activity: dict[str, Any], conversation: str) -> dict[str, Any]:
+    activity["conversation"] = {
+        "isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": conversation,
+    }
+    activity["channelData"] = {
+        "team": {"aadGroupId": "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", "id": conversation},
+        "tenant": {"id": TENANT},
+        "settings": {"selectedChannel": {"id": conversation}},
+        "source": {"name": "message"},
+    }
+    return activity
+
+
+def conversation_update(
+    service_url: str,
+    conversation: str,
+    *,
+    added: Sequence[dict[str, Any]] = (),
+    removed: Sequence[dict[str, Any]] = (),
+    team: bool = False,
+) -> dict[str, Any]:
+    """conversationUpdate as Teams sends it when members (the bot among them, or not) join or leave."""
+    activity = personal_message(service_url, "", conversation)
+    for field in ("text", "textFormat", "entities", "locale", "localTimezone", "localTimestamp"):
+        activity.pop(field, None)
+    activity["type"] = "conversationUpdate"
+    if added:
+        activity["membersAdded"] = list(added)
+    if removed:
+        activity["membersRemoved"] = list(removed)
+    if team:
+        team_conversation(activity, conversation)
+        activity["channelData"]["eventType"] = "teamMemberAdded" if added else "teamMemberRemoved"
+        del activity["channelData"]["settings"], activity["channelData"]["source"]
+    return activity
+
+
+def installation_update(service_url: str, conversation: str, action: str, *, team: bool = False) -> dict[str, Any]:
+    """installationUpdate ("add" or "remove") as Teams sends it when the app is added to or removed from a
+    personal chat or a team."""
+    activity = personal_message(service_url, "", conversation)
+    for field in ("text", "textFormat", "entities", "localTimestamp"):
+        activity.pop(field, None)
+    activity.update({"type": "installationUpdate", "action": action})
+    activity["channelData"] = {"tenant": {"id": TENANT}, "source": {"name": "message"}}
+    if team:
+        team_conversation(activity, conversation)
+    return activity
+
+
 # --- reading what the bot sent -------------------------------------------------------------------------------------
 
 
@@ -339,6 +407,45 @@ def card_texts(element: Any) -> list[str]:
     return texts
 
 
+def split_cards(activity: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The structure cards of an answer, and its case card (the one that offers "Corriger la situation")."""
+    cards = [a["content"] for a in activity.get("attachments", [])]
+    assert all(a["contentType"] == CARD for a in activity.get("attachments", []))
+    cases = [c for c in cards if any(a.get("title") == "Corriger la situation" for a in c.get("actions", []))]
+    assert len(cases) <= 1 and (not cases or cards[-1] is cases[0])  # at most one, after the structures
+    return [c for c in cards if c not in cases], (cases[0] if cases else None)
+
+
+def inputs(element: Any) -> dict[str, dict[str, Any]]:
+    """Every input of a card (shown cards included), by id."""
+    found: dict[str, dict[str, Any]] = {}
+    if isinstance(element, dict):
+        if str(element.get("type", "")).startswith("Input."):
+            found[element["id"]] = element
+        for value in element.values():
+            found.update(inputs(value))
+    elif isinstance(element, list):
+        for value in element:
+            found.update(inputs(value))
+    return found
+
+
+def facts_of(card: dict[str, Any]) -> dict[str, str]:
+    return {f["title"]: f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]}
+
+
+def show_card(card: dict[str, Any], title: str) -> dict[str, Any]:
+    [action] = [a for a in card.get("actions", []) if a["type"] == "Action.ShowCard" and a["title"] == title]
+    shown: dict[str, Any] = action["card"]
+    return shown
+
+
+def submit_data(card: dict[str, Any]) -> dict[str, Any]:
+    [action] = [a for a in card_actions(card) if a["type"] == "Action.Submit"]
+    data: dict[str, Any] = action["data"]
+    return data
+
+
 @contextmanager
 def no_more_sent(microsoft: FakeMicrosoft, conversation: str) -> Iterator[None]:
     before = len(microsoft.sent(conversation))
@@ -349,7 +456,7 @@ def no_more_sent(microsoft: FakeMicrosoft, conversation: str) -> Iterator[None]:
 # --- the tests -----------------------------------------------------------------------------------------------------
 
 
-def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_quick_replies(
+def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_the_place_question_as_a_list(
     start_app: StartApp, microsoft: FakeMicrosoft
 ) -> None:
     live = start_app(teams_dev_mode=True)
@@ -357,8 +464,8 @@ def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_quick_rep
     assert response.status_code == 200, response.text
 
     sent = microsoft.sent(PERSONAL_CHAT)
-    assert [p.activity["type"] for p in sent] == ["typing", "message", "message"]
-    answer, question = sent[1].activity, sent[2].activity
+    assert [p.activity["type"] for p in sent] == ["typing", "message"]  # one message a turn, question included
+    answer = sent[1].activity
     assert answer["from"]["id"] == BOT["id"] and answer["conversation"]["id"] == PERSONAL_CHAT
 
     # The answer: the assistant's reply, a line per structure with its citations, the AI label, the citations.
@@ -377,34 +484,41 @@ def test_personal_message_gets_cited_answer_cards_feedback_buttons_and_quick_rep
     assert "feedbackLoopEnabled" not in answer["channelData"]
 
     # One Adaptive Card per structure: name, network, why, contacts as buttons, source and date.
-    cards = [a["content"] for a in answer["attachments"]]
-    assert cards and all(a["contentType"] == CARD for a in answer["attachments"])
-    assert answer["attachmentLayout"] == "list"
+    cards, case = split_cards(answer)
+    assert cards and answer["attachmentLayout"] == "list"
     for card in cards:
         assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
         assert card["body"][0]["weight"] == "Bolder"
         assert card["body"][0]["text"] in text  # the structure named in the answer is the card's title
         assert "Pourquoi" in card_texts(card)
 
-    # The territory question: Teams drops quick replies from a message with cards, so they come next.
-    assert "attachments" not in question
-    actions = question["suggestedActions"]["actions"]
-    assert question["suggestedActions"]["to"] == [COUNSELLOR["id"]]
-    assert all(a["type"] == "imBack" and a["title"] == a["value"] for a in actions)
-    assert "Rhône (69)" in [a["value"] for a in actions]
-    assert all(a["value"] in question["text"] for a in actions)  # Teams shows three: all are in the text too
+    # The place question: a compact list of the options the assistant returned, and its button, on the case card
+    # (no quick replies: Teams shows three at most, and none in channels).
+    assert case is not None and "suggestedActions" not in answer
+    [choice] = [e for e in inputs(case["body"]).values() if e["id"] == "choice"]
+    assert choice["type"] == "Input.ChoiceSet" and choice["style"] == "compact" and choice["isRequired"] is True
+    options = [c["value"] for c in choice["choices"]]
+    assert len(options) >= 2 and all(c["title"] == c["value"] for c in choice["choices"])
+    [send] = [a for e in case["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    assert send["type"] == "Action.Submit" and send["data"]["spro"] == "choose" and send["data"]["slot"] == "territory"
+    # The question itself is said once, in the answer; the list has a label of its own.
+    assert choice["label"] == "Commune de la personne" and choice["label"] not in text
+    assert facts_of(case)["Âge"] == "19 ans"
 
-    # A quick reply comes back as the counsellor's message: same conversation, the case goes on.
-    response = live.post(personal_message(microsoft.service_url, "Rhône (69)"))
+    # The chosen option comes back as a message of the same conversation: the case goes on, now local.
+    chosen = options[0]
+    response = live.post(card_submit(microsoft.service_url, {**send["data"], "choice": chosen}, sent[1].id))
     assert response.status_code == 200, response.text
-    local = messages_of(microsoft.sent(PERSONAL_CHAT))[2].activity
-    assert "19 ans" in local["text"] and "Rhône" in local["text"]
+    local = messages_of(microsoft.sent(PERSONAL_CHAT))[1].activity
+    place = chosen.split(" (")[0]
+    assert "19 ans" in local["text"] and place in local["text"]
+    cards, case = split_cards(local)
+    assert case is not None and place in (facts_of(case).get("Commune") or facts_of(case)["Département"])
     # Local sites now, with their contacts as buttons: call, write; and where the contact comes from, and when.
-    cards = [a["content"] for a in local["attachments"]]
-    assert any(re.search(r", 69\d\d\d ", t) for card in cards for t in card_texts(card))
     urls = [a["url"] for card in cards for a in card_actions(card) if a["type"] == "Action.OpenUrl"]
-    assert any(re.fullmatch(r"tel:\+334\d{8}", u) for u in urls) and any(u.startswith("mailto:") for u in urls)
-    assert any(re.search(r"Source : .+, à jour au \d\d/\d\d/\d{4}", t) for card in cards for t in card_texts(card))
+    assert any(re.fullmatch(r"tel:\+33\d{9}", u) for u in urls) and any(u.startswith("mailto:") for u in urls)
+    assert any(re.search(r"Source : .+, à jour (au \d\d/\d\d/\d{4}|en \d\d/\d{4})", t)
+               for card in cards for t in card_texts(card))
 
     # "nouveau cas" forgets the case: the next message starts from nothing.
     live.post(personal_message(microsoft.service_url, "Nouveau cas !"))
@@ -445,7 +559,7 @@ def test_cards_label_national_ways_in_and_say_where_each_contact_comes_from_and_
         answer = messages_of(microsoft.sent(conversation))[0].activity
         # The same brain behind the widget's API: what the cards must show, contact by contact.
         expected = httpx.post(f"{live.url}/api/chat", json={"message": case}, timeout=60).json()["structures"]
-        cards = [a["content"] for a in answer["attachments"]]
+        cards, _ = split_cards(answer)
         assert [c["body"][0]["text"] for c in cards] == [s["name"] for s in expected[: len(cards)]]
         for card, structure in zip(cards, expected, strict=False):
             containers = contact_containers(card)
@@ -504,6 +618,219 @@ def test_teams_feedback_lands_in_the_widgets_feedback_store(start_app: StartApp,
         store.dispose()
 
 
+def admin_feedback(live: Live) -> list[dict[str, Any]]:
+    page = httpx.get(
+        f"{live.url}/api/admin/feedback",
+        params={"status": "all"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=30,
+    ).json()
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+WELCOME_TITLE = "Bienvenue dans Expert SPRO"
+TEAM_GENERAL = "19:0a9b8c7d6e5f@thread.tacv2"
+ANOTHER_COUNSELLOR = {"id": "29:2mRt4XcHa-collegue", "name": "Dominique Roux", "aadObjectId": "5e2b8b5f-3a1c-4f6d"}
+
+
+def welcomes(microsoft: FakeMicrosoft, conversation: str) -> list[dict[str, Any]]:
+    return [
+        p.activity
+        for p in messages_of(microsoft.sent(conversation))
+        if any(a["content"]["body"][0].get("text") == WELCOME_TITLE for a in p.activity.get("attachments", []))
+    ]
+
+
+def test_the_app_added_to_a_chat_or_a_team_says_welcome_once(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app(teams_dev_mode=True)
+    url = microsoft.service_url
+    # Installed in a personal chat: Teams announces it twice, in no set order; one welcome card.
+    assert live.post(conversation_update(url, PERSONAL_CHAT, added=[BOT])).status_code == 200
+    assert live.post(installation_update(url, PERSONAL_CHAT, "add")).status_code == 200
+    [welcome] = welcomes(microsoft, PERSONAL_CHAT)
+    assert len(messages_of(microsoft.sent(PERSONAL_CHAT))) == 1
+    [attachment] = welcome["attachments"]
+    assert attachment["contentType"] == CARD and attachment["content"]["version"] == "1.5"
+    said = " ".join(card_texts(attachment["content"]))
+    # What it does, how to describe a case (one example), no name needed, how to start over.
+    assert "Service Public Régional de l'Orientation" in said and "contacts" in said
+    assert "âge, situation, besoin et commune" in said
+    [example] = re.findall(r"« ([^»]+) »", attachment["content"]["body"][3]["text"])
+    assert "nom de la personne" in said and "« nouveau cas »" in said
+    # Announced again (a retry, a second client): nothing more.
+    with no_more_sent(microsoft, PERSONAL_CHAT):
+        live.post(installation_update(url, PERSONAL_CHAT, "add"))
+        live.post(conversation_update(url, PERSONAL_CHAT, added=[BOT]))
+
+    # The welcome's example is a case the bot answers, with local structures.
+    live.post(personal_message(url, example.strip()))
+    answer = messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity
+    cards, _ = split_cards(answer)
+    assert cards and any(c["type"] == "Container" for card in cards for c in card["body"])
+
+    # Added to a team: the welcome goes to the team's channel, once; a colleague joining later gets none.
+    live.post(installation_update(url, TEAM_GENERAL, "add", team=True))
+    live.post(conversation_update(url, TEAM_GENERAL, added=[BOT], team=True))
+    [team_welcome] = welcomes(microsoft, TEAM_GENERAL)
+    assert team_welcome["conversation"]["id"] == TEAM_GENERAL
+    with no_more_sent(microsoft, TEAM_GENERAL):
+        live.post(conversation_update(url, TEAM_GENERAL, added=[ANOTHER_COUNSELLOR], team=True))
+        live.post(conversation_update(url, TEAM_GENERAL, removed=[ANOTHER_COUNSELLOR], team=True))
+
+    # Removed, then added again: a new install, a new welcome.
+    live.post(conversation_update(url, TEAM_GENERAL, removed=[BOT], team=True))
+    live.post(installation_update(url, TEAM_GENERAL, "remove", team=True))
+    live.post(installation_update(url, TEAM_GENERAL, "add", team=True))
+    live.post(conversation_update(url, TEAM_GENERAL, added=[BOT], team=True))
+    assert len(welcomes(microsoft, TEAM_GENERAL)) == 2
+    # The welcome table holds a digest of the conversation id, nothing of Teams' own identifiers.
+    store = Store(live.settings.store_url, conversation_ttl=60)
+    try:
+        with store.engine.connect() as connection:
+            rows = [tuple(r) for r in connection.exec_driver_sql("SELECT conversation_id FROM teams_welcomes")]
+    finally:
+        store.dispose()
+    assert len(rows) == 2 and not any("thread" in row[0] or "conversation" in row[0] for row in rows)
+
+
+def test_each_card_copies_its_contact_and_takes_the_widgets_reports(
+    start_app: StartApp, microsoft: FakeMicrosoft
+) -> None:
+    live = start_app(teams_dev_mode=True)
+    case = "jeune de 19 ans sans diplôme qui veut se former, à Vienne"
+    live.post(personal_message(microsoft.service_url, case))
+    sent = messages_of(microsoft.sent(PERSONAL_CHAT))[0]
+    cards, _ = split_cards(sent.activity)
+    expected = httpx.post(f"{live.url}/api/chat", json={"message": case}, timeout=60).json()["structures"]
+    assert [c["body"][0]["text"] for c in cards] == [s["name"] for s in expected[: len(cards)]]
+
+    for card, structure in zip(cards, expected, strict=False):
+        titles = [a["title"] for a in card["actions"]]
+        assert titles == (["Copier", "Contact erroné", "Pas pertinent"] if structure["contacts"] else
+                          ["Copier", "Pas pertinent"])
+        # "Copier": the contact as plain text (a CodeBlock, which Teams gives a copy button; plain lines else).
+        [hint, code] = show_card(card, "Copier")["body"]
+        assert code["type"] == "CodeBlock" and code["language"] == "PlainText"
+        lines = code["codeSnippet"].split("\n")
+        assert lines[0] == structure["name"]
+        assert [t["text"].strip() for t in code["fallback"]["items"]] == [line.strip() for line in lines]
+        for contact in structure["contacts"][:3]:
+            for value in (contact["phone"], contact["email"], contact["url"]):
+                assert not value or any(value in line for line in lines)
+            assert source_line(contact) in lines
+
+    # "Contact erroné" on the first card with a contact: the widget's report, through the same function.
+    reported = next(n for n, s in enumerate(expected[: len(cards)]) if s["contacts"])
+    form = show_card(cards[reported], "Contact erroné")
+    assert inputs(form)["reason_contact_errone"]["type"] == "Input.Text"
+    value = {**submit_data(form), "reason_contact_errone": "Le numéro ne répond plus"}
+    assert live.post(card_submit(microsoft.service_url, value, sent.id)).status_code == 200
+    thanks = messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
+    assert thanks.startswith("Merci") and "« Contact erroné »" in thanks and expected[reported]["name"] in thanks
+    # "Pas pertinent" on another card, without a reason.
+    irrelevant = len(cards) - 1
+    value = submit_data(show_card(cards[irrelevant], "Pas pertinent"))
+    assert live.post(card_submit(microsoft.service_url, value, sent.id)).status_code == 200
+    assert "« Pas pertinent »" in messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
+
+    items = admin_feedback(live)
+    assert [(i["kind"], i["structure_id"], i["turn"], i["rating"], i["channel"]) for i in items] == [
+        ("non_pertinent", expected[irrelevant]["id"], 1, "down", "teams"),
+        ("contact_errone", expected[reported]["id"], 1, "down", "teams"),
+    ]
+    assert items[1]["reason"] is not None and "numéro" in items[1]["reason"]  # words of the base only
+
+    # A report on a structure this turn never showed is refused in French, and stored nowhere.
+    forged = {"spro": "report", "kind": "contact_errone", "structure": "network:apec", "turn": 1}
+    assert "network:apec" not in [s["id"] for s in expected[: len(cards)]]
+    assert live.post(card_submit(microsoft.service_url, forged, sent.id)).status_code == 200
+    assert messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"].startswith("Signalement non enregistré")
+    garbled = {"spro": "report", "kind": "tout_effacer", "structure": expected[0]["id"], "turn": "1"}
+    live.post(card_submit(microsoft.service_url, garbled, sent.id))
+    assert "n'est plus reconnue" in messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
+    assert len(admin_feedback(live)) == 2
+
+
+def test_correcting_the_situation_changes_the_answer(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app(teams_dev_mode=True)
+    live.post(personal_message(microsoft.service_url, "jeune de 19 ans sans diplôme qui veut se former, à Vienne"))
+    first = messages_of(microsoft.sent(PERSONAL_CHAT))[0]
+    cards, case = split_cards(first.activity)
+    assert case is not None
+    assert facts_of(case) == {
+        "Âge": "19 ans",
+        "Situation": "jeune sorti de l'école sans diplôme",
+        "Besoins": "formation",
+        "Commune": "Vienne",
+    }
+    assert any("Missions Locales" in card_texts(card) for card in cards)  # a 16-25 case
+
+    # The form shows what was understood, prefilled.
+    form = show_card(case, "Corriger la situation")
+    fields = inputs(form)
+    assert fields["age"]["type"] == "Input.Number" and fields["age"]["value"] == 19
+    assert fields["status"]["value"] == "decrocheur" and fields["needs"]["value"] == "formation"
+    assert fields["needs"]["isMultiSelect"] is True and fields["place"]["value"] == "Vienne"
+
+    # Sent back unchanged: nothing to say, and the answer stays.
+    unchanged = {**submit_data(form), "age": "19", "status": "decrocheur", "needs": "formation", "place": "Vienne"}
+    live.post(card_submit(microsoft.service_url, unchanged, first.id))
+    assert messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"].startswith("Rien n'a changé")
+
+    # She is 45, in work, and wants to change careers, in Grenoble: a different case, a different answer.
+    corrected = {**submit_data(form), "age": "45", "status": "salarie", "needs": "reconversion", "place": "Grenoble"}
+    assert live.post(card_submit(microsoft.service_url, corrected, first.id)).status_code == 200
+    second = messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity
+    cards, case = split_cards(second)
+    assert case is not None
+    assert facts_of(case)["Âge"] == "45 ans" and facts_of(case)["Situation"] == "salarié"
+    assert facts_of(case)["Besoins"] == "reconversion professionnelle" and facts_of(case)["Commune"] == "Grenoble"
+    assert "45 ans" in second["text"] and "19 ans" not in second["text"]
+    assert cards and not any("Missions Locales" in card_texts(card) for card in cards)  # no longer a 16-25 case
+    # The same conversation, one turn further: the widget's store counts it.
+    store = Store(live.settings.store_url, conversation_ttl=60)
+    try:
+        assert store.turns(conversation_key(PERSONAL_CHAT)) == 2
+    finally:
+        store.dispose()
+
+    # Only what changed is said: on the new card, a new place keeps the age, the status and the need.
+    form = show_card(case, "Corriger la situation")
+    moved = {**submit_data(form), **{k: v.get("value") for k, v in inputs(form).items()}, "place": "Lyon"}
+    live.post(card_submit(microsoft.service_url, moved, first.id))
+    case = split_cards(messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity)[1]
+    assert case is not None and facts_of(case)["Commune"] == "Lyon" and facts_of(case)["Âge"] == "45 ans"
+    assert facts_of(case)["Situation"] == "salarié"
+
+
+def test_lines_and_citations_read_clean(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
+    live = start_app(teams_dev_mode=True)
+    cases = (
+        "demandeur d'emploi de 50 ans qui veut se reconvertir, à Vienne",
+        "femme de 45 ans qui veut changer de métier, à Grenoble",
+        "jeune de 22 ans qui cherche un emploi",
+    )
+    for n, case in enumerate(cases):
+        conversation = f"{PERSONAL_CHAT}-propre-{n}"
+        live.post(personal_message(microsoft.service_url, case, conversation))
+        answer = messages_of(microsoft.sent(conversation))[0].activity
+        bullets = [line for line in answer["text"].split("\n") if line.startswith("- **")]
+        assert bullets
+        for bullet in bullets:
+            match = re.fullmatch(r"- \*\*(.+?)\*\*(?: \((.+?)\))?(?: (?:\[\d+\])+)?", bullet)
+            assert match, bullet
+            name, network = match.groups()
+            assert network is None or network.casefold() not in name.casefold(), bullet  # "X (X)" never
+        for citation in root_message_entity(answer)["citation"]:
+            appearance = citation["appearance"]
+            assert not re.match(r"\W*mots?[- ]cl", appearance["abstract"], re.IGNORECASE), appearance
+            for keyword in appearance.get("keywords", []):
+                assert re.fullmatch(r"À jour (au \d\d/\d\d/\d{4}|en \d\d/\d{4})", keyword), keyword
+        for card in split_cards(answer)[0]:
+            assert not any(t.lower().startswith("mots-clés") for t in card_texts(card))
+
+
 def test_in_a_channel_the_bot_answers_only_when_mentioned(start_app: StartApp, microsoft: FakeMicrosoft) -> None:
     live = start_app(teams_dev_mode=True)
     with no_more_sent(microsoft, CHANNEL_THREAD):
@@ -516,9 +843,22 @@ def test_in_a_channel_the_bot_answers_only_when_mentioned(start_app: StartApp, m
     # The mention was stripped before understanding: the case is a need question about Valence, nothing else.
     assert "Valence" in answer.activity["text"] and "Expert" not in answer.activity["text"]
     assert answer.conversation == CHANNEL_THREAD  # in the thread it came from
-    # No structure card here (the need is unknown): the quick replies ride on the answer itself.
-    assert "attachments" not in answer.activity
-    assert [a["type"] for a in answer.activity["suggestedActions"]["actions"]] == ["imBack"] * 6
+    # No structure card here (the need is unknown): the case card alone, with the need question as a list.
+    cards, case = split_cards(answer.activity)
+    assert cards == [] and case is not None and "suggestedActions" not in answer.activity
+    assert facts_of(case) == {"Âge": "30 ans", "Commune": "Valence"}
+    choice = inputs(case["body"])["choice"]
+    assert choice["label"] == "Ce que cherche la personne" and len(choice["choices"]) == 6
+
+    # Clicking the list's button in the channel is no @mention, and still answered, in the same thread.
+    [send] = [a for e in case["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    value = {**send["data"], "choice": "emploi"}
+    assert live.post(card_submit(microsoft.service_url, value, answer.id, CHANNEL_THREAD)).status_code == 200
+    [_, followed] = messages_of(microsoft.sent(CHANNEL_THREAD))
+    assert followed.conversation == CHANNEL_THREAD
+    cards, case = split_cards(followed.activity)
+    assert cards and case is not None and facts_of(case)["Besoins"] == "recherche d'emploi"
+    assert facts_of(case)["Âge"] == "30 ans" and facts_of(case)["Commune"] == "Valence"
 
 
 def test_without_credentials_the_endpoint_refuses_everything(start_app: StartApp, microsoft: FakeMicrosoft) -> None:

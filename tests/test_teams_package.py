@@ -14,7 +14,7 @@ from api.cli import app
 from api.schemas import is_conversation_id
 from api.teams.app_package import MANIFEST_DIR, draw_icons
 from api.teams.bot import conversation_key, feedback_text, is_reset
-from api.teams.cards import french_date, tel_uri
+from api.teams.cards import as_of_text, tel_uri
 
 BOT_ID = "6F1C2B7E-0D2A-4C51-9A4E-3B8F2D6E1A90"
 
@@ -80,8 +80,12 @@ def test_phone_numbers_become_dialable_tel_uris(phone: str | None, uri: str | No
 
 
 def test_dates_are_shown_the_french_way() -> None:
-    assert french_date("2019-10-22") == "22/10/2019"
-    assert french_date("octobre 2019") == "octobre 2019"
+    assert as_of_text("2019-10-22") == "à jour au 22/10/2019"
+    assert as_of_text("2026-01-01") == "à jour en 01/2026"  # data dated to the month
+    assert as_of_text("octobre 2019") == "à jour : octobre 2019"
+    # The citation pop-up's keyword starts the sentence.
+    assert as_of_text("2019-10-22", capital=True) == "À jour au 22/10/2019"
+    assert as_of_text("2026-01-01", capital=True) == "À jour en 01/2026"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The Teams bot on Microsoft's Teams SDK: the SDK checks the Bot Framework token and parses the activities;
-a message goes through the widget's own turn (`api.conversation.converse`), a thumbs up or down into the
-widget's feedback store (`api.feedback.record_feedback`).
+a message goes through the widget's own turn (`api.conversation.converse`), a thumbs up or down and a card's
+report ("Contact erroné", "Pas pertinent") into the widget's feedback store (`api.feedback.record_feedback`);
+the app's install in a chat or a team gets one welcome card.
 
 Imported only when the bot is configured: the SDK takes seconds to import and reads a .env file when it does.
 """
@@ -28,9 +29,10 @@ with warnings.catch_warnings():
     from microsoft_teams.apps import ActivityContext, App, AppOptions
     from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpResponse, HttpRouteHandler
 
-from microsoft_teams.api import InvokeResponse
+from microsoft_teams.api import ConversationUpdateActivity, InvokeResponse
+from microsoft_teams.api.activities.install_update import InstalledActivity, UninstalledActivity
 from microsoft_teams.api.activities.invoke.message import MessageSubmitActionInvokeActivity
-from microsoft_teams.api.activities.message import MessageActivity
+from microsoft_teams.api.activities.message import MessageActivity, MessageActivityInput
 from microsoft_teams.api.activities.typing import TypingActivityInput
 from microsoft_teams.api.activities.utils import StripMentionsTextOptions, strip_mentions_text
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
@@ -39,15 +41,17 @@ from microsoft_teams.apps.events import ActivityEvent
 
 from api.conversation import Exchange, converse
 from api.errors import ApiError
-from api.feedback import record_feedback
+from api.feedback import NETWORK_RESULT_PREFIX, record_feedback
 from api.runtime import Served
 from api.schemas import MESSAGE_MAX, REASON_MAX, clean_text
 from api.services import Services
 from api.store import Rating
 from api.teams import messages, teams_configured
+from api.teams.cards import REPORT_TITLES
 from api.teams.compose import compose
+from api.teams.forms import Refusal, Report, read_submission, welcome_card
 from api.teams.keys import KeyRing, OffLoopTokenValidator
-from api.teams.replies import ReplyLog
+from api.teams.replies import ReplyLog, WelcomeLog
 from api.teams.tokens import ConnectorTokens
 from assistant.dialogue import ConversationState
 
@@ -92,6 +96,7 @@ class TeamsBot:
         settings = services.settings
         self._services = services
         self._replies = ReplyLog(services.store)
+        self._welcomes = WelcomeLog(services.store)
         self._adapter = HandlerAdapter()
         self._keys = KeyRing(
             timeout=settings.teams_keys_timeout,
@@ -122,6 +127,9 @@ class TeamsBot:
         self._app = App(**options)
         self._app.on_message(self._on_message)
         self._app.on_message_submit_feedback(self._on_feedback)
+        self._app.on_install_add(self._on_install)
+        self._app.on_install_remove(self._on_uninstall)
+        self._app.on_conversation_update(self._on_conversation_update)
 
     async def start(self) -> None:
         await self._app.initialize()
@@ -159,9 +167,19 @@ class TeamsBot:
 
     async def _on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
         activity = ctx.activity
+        key = conversation_key(activity.conversation.id)
+        submitted = read_submission(activity.value)
+        if submitted is not None:
+            # A card's Action.Submit: the person clicked on our card, so in channels too, with no @mention.
+            if isinstance(submitted, Refusal):
+                await ctx.send(submitted.message)
+            elif isinstance(submitted, Report):
+                await self._report(ctx, key, submitted)
+            else:
+                await self._answer(ctx, key, submitted.text)
+            return
         if activity.conversation.conversation_type not in (None, "personal") and not activity.is_recipient_mentioned():
             return  # in channels and group chats, only what is addressed to the bot
-        key = conversation_key(activity.conversation.id)
         text = read_text(activity)
         if not text:
             await ctx.send(messages.EMPTY_MESSAGE)
@@ -170,6 +188,10 @@ class TeamsBot:
             await run_in_threadpool(self._services.store.delete_conversation, key)
             await ctx.send(messages.NEW_CASE)
             return
+        await self._answer(ctx, key, text)
+
+    async def _answer(self, ctx: ActivityContext[MessageActivity], key: str, text: str) -> None:
+        """One turn of the conversation, sent as one message (answer, structure cards, case card)."""
         if len(text) > MESSAGE_MAX:
             await ctx.send(messages.TOO_LONG.format(max=MESSAGE_MAX))
             return
@@ -180,12 +202,34 @@ class TeamsBot:
             return
         await ctx.send(TypingActivityInput())
         exchange = await run_in_threadpool(self._converse, served, key, text)
-        reply = compose(exchange.referral, served.runtime.index.networks, activity.from_)
-        sent = await ctx.send(reply.answer)
+        reply = compose(exchange.referral, served.runtime.index.networks, exchange.turn)
+        sent = await ctx.send(reply)
         if sent.id:
             await run_in_threadpool(self._replies.remember, key, sent.id, exchange.turn)
-        if reply.follow_up is not None:
-            await ctx.send(reply.follow_up)
+
+    async def _report(self, ctx: ActivityContext[MessageActivity], key: str, report: Report) -> None:
+        """A card's "Contact erroné" or "Pas pertinent": the widget's report, through the same function."""
+        served = self._services.slot.current
+        record = partial(
+            record_feedback,
+            self._services.store,
+            served,
+            conversation_id=key,
+            turn=report.turn,
+            rating="down",
+            kind=report.kind,
+            reason=reason_text(report.reason),
+            structure_id=report.structure_id,
+            channel=CHANNEL,
+        )
+        try:
+            await run_in_threadpool(record)
+        except ApiError as exc:
+            log.warning("Teams report refused: %s", exc.code)
+            await ctx.send(messages.REPORT_REFUSED.format(detail=exc.detail))
+            return
+        name = structure_name(served, report.structure_id)
+        await ctx.send(messages.REPORT_THANKS.format(kind=REPORT_TITLES[report.kind], name=name))
 
     def _converse(self, served: Served, key: str, text: str) -> Exchange:
         store = self._services.store
@@ -219,6 +263,34 @@ class TeamsBot:
         except ApiError as exc:
             log.warning("Teams feedback refused: %s", exc.code)
 
+    # --- install: one welcome card per install of the app in a conversation ------------------------------
+
+    async def _on_install(self, ctx: ActivityContext[InstalledActivity]) -> None:
+        await self._welcome(ctx, ctx.activity.conversation.id)
+
+    async def _on_uninstall(self, ctx: ActivityContext[UninstalledActivity]) -> None:
+        await run_in_threadpool(self._welcomes.forget, conversation_key(ctx.activity.conversation.id))
+
+    async def _on_conversation_update(self, ctx: ActivityContext[ConversationUpdateActivity]) -> None:
+        activity = ctx.activity
+        bot = activity.recipient.id
+        if any(member.id == bot for member in activity.members_added or ()):
+            await self._welcome(ctx, activity.conversation.id)
+        elif any(member.id == bot for member in activity.members_removed or ()):
+            await run_in_threadpool(self._welcomes.forget, conversation_key(activity.conversation.id))
+        # Other members joining or leaving: nothing to say.
+
+    async def _welcome(self, ctx: ActivityContext[Any], conversation_id: str) -> None:
+        # Teams announces one install twice (installationUpdate, conversationUpdate): the first to claim it sends.
+        key = conversation_key(conversation_id)
+        if not await run_in_threadpool(self._welcomes.claim, key):
+            return
+        try:
+            await ctx.send(MessageActivityInput().add_card(welcome_card()))
+        except Exception:
+            await run_in_threadpool(self._welcomes.forget, key)  # not sent: the next announcement may try again
+            raise
+
 
 def conversation_key(conversation_id: str) -> str:
     """The store's id for a Teams conversation (globally unique in Teams): store ids are 64 characters of
@@ -241,6 +313,28 @@ def sender_key(activity: dict[str, Any]) -> str:
     if isinstance(conversation, dict) and isinstance(conversation.get("id"), str):
         return f"teams-conversation:{conversation['id']}"
     return "teams-unknown"
+
+
+def structure_name(served: Served | None, result_id: str) -> str:
+    """What the counsellor saw on the card: a site's name, or its network's for a network-level result."""
+    index = served.runtime.index if served is not None else None
+    if index is not None:
+        if result_id in index.structures:
+            return index.structures[result_id].name
+        network = index.networks.get(result_id.removeprefix(NETWORK_RESULT_PREFIX))
+        if network is not None:
+            return network.name
+    return result_id
+
+
+def reason_text(raw: str | None) -> str | None:
+    """A report's reason as the widget's route takes it: cleaned text, REASON_MAX characters at most."""
+    if raw is None:
+        return None
+    try:
+        return clean_text(raw)[:REASON_MAX] or None
+    except PydanticCustomError:
+        return None
 
 
 def read_text(activity: MessageActivity) -> str:

@@ -1,25 +1,22 @@
-"""A referral as Teams shows it: the answer with numbered citations, the AI label, the feedback buttons and one
-Adaptive Card per structure; the clarifying question's options as quick replies (suggested actions).
-
-Teams drops suggested actions from a message that has attachments, so when the answer carries cards the
-quick replies follow in a second, short message; without cards they ride on the answer itself.
+"""A referral as Teams shows it, in one message: the answer with numbered citations, the AI label, the feedback
+buttons, one Adaptive Card per structure, then the case card (what was understood, the question that matters
+most as an Input.ChoiceSet, "Corriger la situation"). The ChoiceSet replaces quick replies, which Teams shows
+only in personal chats, only three of them, and drops from a message with cards.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from microsoft_teams.api.activities.message import MessageActivityInput
-from microsoft_teams.api.models.account import Account
 from microsoft_teams.api.models.attachment import AttachmentLayout
-from microsoft_teams.api.models.card import CardAction, CardActionType
 from microsoft_teams.api.models.entity import CitationAppearance
-from microsoft_teams.api.models.suggested_actions import SuggestedActions
 
 from api.teams import messages
-from api.teams.cards import french_date, structure_card
-from assistant.referral import Clarification, Referral, SourceRef, StructureResult
+from api.teams.cards import as_of_text, network_label, structure_card
+from api.teams.forms import case_card, understood_facts
+from assistant.referral import Excerpt, Referral, SourceRef, StructureResult
 from knowledge.model import Network
 
 MAX_CARDS = 6
@@ -29,15 +26,12 @@ NAME_MAX = 80
 ABSTRACT_MAX = 160
 
 
-@dataclass(frozen=True)
-class Reply:
-    """`answer` is the turn's answer (the feedback buttons are on it); `follow_up` holds the quick replies."""
-
-    answer: MessageActivityInput
-    follow_up: MessageActivityInput | None
+# "Mots-clés : a, b, c": the search words of a sheet, never a reason to quote it.
+_KEYWORD_LIST = re.compile(r"^\W*mots?[- ]cl[ée]s?\s*:", re.IGNORECASE)
 
 
-def compose(referral: Referral, networks: Mapping[str, Network], user: Account) -> Reply:
+def compose(referral: Referral, networks: Mapping[str, Network], turn: int) -> MessageActivityInput:
+    """`turn` is the conversation turn this answers: the cards' reports name it."""
     sources = referral.sources[:MAX_CITATIONS]
     positions = {source.id: n for n, source in enumerate(sources, start=1)}
     shown = referral.structures[:MAX_CARDS]
@@ -57,30 +51,19 @@ def compose(referral: Referral, networks: Mapping[str, Network], user: Account) 
     if uncited:
         paragraphs.append(messages.OTHER_SOURCES.format(markers=" ".join(f"[{n}]" for n in uncited)))
 
-    clarification = referral.clarification
-    quick_replies_on_answer = clarification is not None and not shown
-    if clarification is not None and quick_replies_on_answer:
-        paragraphs.append(_choices(clarification))
-
     answer = MessageActivityInput(text="\n\n".join(paragraphs), text_format="markdown")
     for result in shown:
-        answer.add_card(structure_card(result, networks.get(result.network)))
-    if shown:
+        answer.add_card(structure_card(result, networks.get(result.network), turn))
+    if referral.clarification is not None or shown or understood_facts(referral.understood):
+        answer.add_card(case_card(referral.understood, referral.clarification))
+    if answer.attachments:
         answer.with_attachment_layout(AttachmentLayout.LIST)
     abstracts = _abstracts(referral.structures)
     for source in sources:
         answer.add_citation(positions[source.id], _appearance(source, abstracts.get(source.id)))
     answer.add_ai_generated()
     answer.add_feedback()
-
-    follow_up: MessageActivityInput | None = None
-    if clarification is not None:
-        quick_replies = _quick_replies(clarification, user)
-        if quick_replies_on_answer:
-            answer.with_suggested_actions(quick_replies)
-        else:
-            follow_up = MessageActivityInput(text=_choices(clarification)).with_suggested_actions(quick_replies)
-    return Reply(answer, follow_up)
+    return answer
 
 
 def _positions(result: StructureResult, positions: Mapping[str, int]) -> list[int]:
@@ -94,7 +77,9 @@ def _positions(result: StructureResult, positions: Mapping[str, int]) -> list[in
 
 def _bullet(result: StructureResult, network: Network | None, numbers: list[int]) -> str:
     name = _plain(result.name)
-    label = f"- **{name}** ({network.short_name})" if network else f"- **{name}**"
+    label = f"- **{name}**"
+    if network is not None and network_label(result, network) is not None:
+        label += f" ({network.short_name})"  # "France Travail (France Travail)" never
     markers = "".join(f"[{n}]" for n in numbers)
     return f"{label} {markers}" if markers else label
 
@@ -104,27 +89,19 @@ def _plain(text: str) -> str:
     return text.replace("*", "").replace("[", "(").replace("]", ")")
 
 
-def _choices(clarification: Clarification) -> str:
-    return messages.CHOOSE.format(options=" · ".join(clarification.options))
-
-
-def _quick_replies(clarification: Clarification, user: Account) -> SuggestedActions:
-    # Teams shows the first three; all of them are also listed in the text.
-    return SuggestedActions(
-        to=[user.id],
-        actions=[
-            CardAction(type=CardActionType.IM_BACK, title=option, value=option) for option in clarification.options
-        ],
-    )
-
-
 def _abstracts(structures: tuple[StructureResult, ...]) -> dict[str, str]:
-    """The first excerpt shown from each source: what the citation pop-up quotes."""
+    """The first excerpt shown from each source that says something (not its keyword list): what the citation
+    pop-up quotes; a source with none is quoted by its title."""
     found: dict[str, str] = {}
     for result in structures:
         for excerpt in result.excerpts:
-            found.setdefault(excerpt.source_id, excerpt.text)
+            if not is_keyword_list(excerpt):
+                found.setdefault(excerpt.source_id, excerpt.text)
     return found
+
+
+def is_keyword_list(excerpt: Excerpt) -> bool:
+    return bool(_KEYWORD_LIST.match(excerpt.text))
 
 
 def _appearance(source: SourceRef, excerpt: str | None) -> CitationAppearance:
@@ -132,7 +109,7 @@ def _appearance(source: SourceRef, excerpt: str | None) -> CitationAppearance:
         name=_clip(source.title, NAME_MAX),
         abstract=_clip(excerpt or source.title, ABSTRACT_MAX),
         url=source.url,
-        keywords=[messages.UP_TO_DATE.format(date=french_date(source.as_of))] if source.as_of else None,
+        keywords=[as_of_text(source.as_of, capital=True)] if source.as_of else None,
     )
 
 

@@ -11,7 +11,6 @@ EMPTY_MESSAGE = "Décrivez la situation de la personne (âge, situation, besoin,
 TOO_LONG = "Message trop long : {max} caractères au plus. Résumez la situation en quelques phrases."
 NEW_CASE = "C'est noté, je repars de zéro. Décrivez la situation de la nouvelle personne."
 INDEX_UNAVAILABLE = "La base de connaissances n'est pas encore chargée : réessayez dans un instant."
-CHOOSE = "Pour préciser, choisissez ou écrivez : {options}"
 MORE_STRUCTURES = "… et {count} autre(s) structure(s) : précisez la situation pour affiner."
 OTHER_SOURCES = "Autres sources : {markers}"
 
@@ -37,7 +36,71 @@ FIELDS_FROM = "{fields} — {source}"
 UP_TO_DAY = "à jour au {date}"
 # A date on the 1st comes from data dated to the month: "à jour en 01/2026".
 UP_TO_MONTH = "à jour en {month}"
-UP_TO_DATE = "À jour au {date}"
+# A date the base gives in another form, shown as it is.
+UP_TO_OTHER = "à jour : {date}"
+
+# Per-card actions: copy the contact, report it, say the structure is off the point.
+COPY = "Copier"
+COPY_HINT = "Le contact en texte brut, à copier dans un courriel, un dossier ou un message :"
+REPORT_CONTACT = "Contact erroné"
+REPORT_IRRELEVANT = "Pas pertinent"
+REPORT_REASON = "Ce qui ne va pas (facultatif, sans nom ni coordonnées de la personne)"
+REPORT_SEND = "Envoyer le signalement"
+REPORT_THANKS = (
+    "Merci, votre signalement « {kind} » sur {name} est transmis aux administrateurs. "
+    "Rien ne change pour les autres conseillers avant leur vérification."
+)
+REPORT_REFUSED = "Signalement non enregistré : {detail}"
+
+# The understood case, the question that matters most, and the correction form.
+UNDERSTOOD = "Ce que j'ai compris"
+AGE = "Âge"
+AGE_VALUE = "{age} ans"
+STATUS = "Situation"
+NEEDS = "Besoins"
+COMMUNE = "Commune"
+DEPARTMENT = "Département"
+FLAGS = "À noter"
+NOTHING_UNDERSTOOD = "Rien de précis pour l'instant : décrivez l'âge, la situation, le besoin ou la commune."
+# The label of the answer list, by the slot the question is about (the question itself is in the message).
+CHOICE_LABELS = {
+    "territory": "Commune de la personne",
+    "age": "Âge de la personne",
+    "status": "Situation de la personne",
+    "need": "Ce que cherche la personne",
+}
+CHOICE_PLACEHOLDER = "Choisir…"
+CHOICE_REQUIRED = "Choisissez une réponse dans la liste."
+CHOICE_SEND = "Valider"
+CORRECT = "Corriger la situation"
+CORRECT_AGE = "Âge de la personne (en années)"
+CORRECT_AGE_INVALID = "Indiquez un âge entre 0 et 120 ans."
+CORRECT_STATUS = "Situation de la personne"
+CORRECT_NEEDS = "Ce que cherche la personne (un ou plusieurs besoins)"
+CORRECT_PLACE = "Commune (ou département) de la personne"
+CORRECT_SEND = "Mettre à jour la réponse"
+CORRECT_NOTHING = "Rien n'a changé dans la situation : modifiez un champ avant de mettre à jour."
+# A correction is said to the assistant in the words the widget's chip editors use, which turn() reads.
+SAY_AGE = "la personne a {age} ans"
+SAY_STATUS = "la personne est {label}"
+SAY_NEEDS = "finalement, elle cherche plutôt : {labels}"
+SAY_PLACE = "à {place}"
+ACTION_UNKNOWN = "Cette action n'est plus reconnue : décrivez la situation dans un message."
+
+# The welcome card, sent once when the app is added to a personal chat, a group chat or a team.
+WELCOME_TITLE = "Bienvenue dans Expert SPRO"
+WELCOME_WHAT = (
+    "Je vous aide à savoir quelle structure du Service Public Régional de l'Orientation Auvergne-Rhône-Alpes "
+    "peut accompagner une personne : les structures compétentes près de chez elle, pourquoi, leurs contacts "
+    "officiels et les sources qui le justifient."
+)
+WELCOME_HOW = "Décrivez la situation en une phrase : âge, situation, besoin et commune. Par exemple :"
+WELCOME_EXAMPLE = "jeune de 17 ans décrocheur à Villeurbanne"
+WELCOME_PRIVACY = (
+    "Je n'ai jamais besoin du nom de la personne : ne donnez ni son nom, ni son adresse, ni ses coordonnées."
+)
+WELCOME_RESET = "Pour passer à une autre personne, écrivez « nouveau cas » : je repars de zéro."
+WELCOME_MENTION = "Dans une équipe ou une conversation de groupe, mentionnez @Expert SPRO dans votre message."
 
 # The app package (`spro teams-package`).
 BOT_ID_MISSING = (

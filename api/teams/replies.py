@@ -1,8 +1,11 @@
-"""Which conversation turn each answer sent in Teams belongs to, so a thumbs up or down finds its turn.
+"""What the Teams face remembers beside the store, in the API's database (SQLite or PostgreSQL, through the
+store's engine), with no text: which conversation turn each answer sent belongs to, and where the welcome card
+was sent.
 
-Teams' feedback invoke names only the answer's activity id (`replyToId`). This small table, in the API's
-database (SQLite or PostgreSQL, through the store's engine), maps it back; it holds no text, and rows go
-after REPLY_RETENTION, long after the conversation itself expired.
+Teams' feedback invoke names only the answer's activity id (`replyToId`): `teams_replies` maps it back to its
+turn, and its rows go after REPLY_RETENTION, long after the conversation itself expired. Teams announces an
+install twice (installationUpdate and conversationUpdate, in either order, possibly at once): `teams_welcomes`
+holds one row per conversation welcomed, taken atomically by its primary key, dropped when the app is removed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, ColumnElement, Integer, MetaData, String, Table, delete, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.store import Store, UTCDateTime
 
@@ -30,6 +34,33 @@ teams_replies = Table(
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
+teams_welcomes = Table(
+    "teams_welcomes",
+    metadata,
+    Column("conversation_id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+class _Tables:
+    """Created on first use: the store creates its own tables, and knows nothing of this face's."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                metadata.create_all(self._engine)
+            except DBAPIError:
+                time.sleep(0.5)  # another worker was creating them at the same moment
+                metadata.create_all(self._engine)
+            self._ready = True
+
 
 @dataclass(frozen=True)
 class SentAnswer:
@@ -42,11 +73,10 @@ class ReplyLog:
 
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
-        self._ready = False
-        self._lock = threading.Lock()
+        self._tables = _Tables(store.engine)
 
     def remember(self, conversation_id: str, activity_id: str, turn: int) -> None:
-        self._ensure_table()
+        self._tables.ensure()
         now = datetime.now(UTC)
         with self._engine.begin() as tx:
             tx.execute(delete(teams_replies).where(teams_replies.c.created_at < now - REPLY_RETENTION))
@@ -59,7 +89,7 @@ class ReplyLog:
             )
 
     def find(self, conversation_id: str, activity_id: str) -> SentAnswer | None:
-        self._ensure_table()
+        self._tables.ensure()
         with self._engine.begin() as tx:
             row = tx.execute(select(teams_replies.c.turn).where(*self._key(conversation_id, activity_id))).first()
         return SentAnswer(conversation_id, int(row.turn)) if row is not None else None
@@ -71,14 +101,26 @@ class ReplyLog:
             teams_replies.c.activity_id == activity_id[:200],
         )
 
-    def _ensure_table(self) -> None:
-        # Created on first use: the store creates its own tables, and knows nothing of this face's.
-        with self._lock:
-            if self._ready:
-                return
-            try:
-                metadata.create_all(self._engine)
-            except DBAPIError:
-                time.sleep(0.5)  # another worker was creating it at the same moment
-                metadata.create_all(self._engine)
-            self._ready = True
+
+class WelcomeLog:
+    """Thread-safe, one short transaction per call (call it from a worker thread)."""
+
+    def __init__(self, store: Store) -> None:
+        self._engine = store.engine
+        self._tables = _Tables(store.engine)
+
+    def claim(self, conversation_id: str) -> bool:
+        """True once per install of the app in a conversation: the caller sends the welcome."""
+        self._tables.ensure()
+        try:
+            with self._engine.begin() as tx:
+                tx.execute(insert(teams_welcomes).values(conversation_id=conversation_id, created_at=datetime.now(UTC)))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget(self, conversation_id: str) -> None:
+        """The app was removed: installed again, it welcomes again."""
+        self._tables.ensure()
+        with self._engine.begin() as tx:
+            tx.execute(delete(teams_welcomes).where(teams_welcomes.c.conversation_id == conversation_id))
