@@ -36,6 +36,7 @@ STRUCTURE_NOT_SHOWN = "La structure {value} n'a pas été proposée à ce tour d
 # Validation messages: the field is named, the reason is French.
 FIELD_INVALID = "Champ « {field} » invalide : {reason}."
 EMPTY_TEXT = "le texte est vide"
+UNKNOWN_CASE_CODE = "code inconnu : ni un besoin ni une particularité du référentiel"
 TEXT_TOO_LONG = "{max} caractères au plus"
 
 # Pydantic error types -> French reasons; anything else falls back to GENERIC_REASON.

@@ -25,6 +25,7 @@ from assistant.referral import (
 )
 from knowledge.directory.coverage import CoverageRow
 from knowledge.model import Contact, Dispositif, Network, Section, Source, Structure
+from knowledge.referentials import FLAG_LABELS, NEED_LABELS
 from knowledge.territory import Commune, Resolution
 
 DepartmentCode = Literal["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"]
@@ -57,6 +58,13 @@ def clean_optional(value: str | None) -> str | None:
         return clean_text(value)
     except PydanticCustomError:
         return None
+
+
+def case_code(value: str) -> str:
+    """A need or flag code of the referentials (what a chip of the understood case can take off)."""
+    if value not in NEED_LABELS and value not in FLAG_LABELS:
+        raise PydanticCustomError("spro_unknown_code", messages.UNKNOWN_CASE_CODE)
+    return value
 
 
 def is_conversation_id(value: str) -> bool:
@@ -129,6 +137,12 @@ class ChatIn(ApiModel):
         examples=["q3JtVbYkS0mP2wX9aZcD1g"],
     )
     context: ContextIn | None = Field(default=None, description="Territoire déjà connu de l'interface")
+    remove: list[Annotated[str, AfterValidator(case_code)]] = Field(
+        default=[],
+        max_length=20,
+        description="Codes de besoins ou de particularités à retirer de la situation comprise (étiquettes du widget)",
+        examples=[["handicap"]],
+    )
 
 
 class ClarificationOut(ApiModel):

@@ -116,6 +116,8 @@ class TurnContext:
 
     department: str | None = None
     commune: str | None = None
+    # Need or flag codes the counsellor took off the understood case (the widget's chips).
+    remove: tuple[str, ...] = ()
 
 
 class Assistant:
@@ -191,6 +193,9 @@ class Assistant:
                 state.commune_insee, state.department, state.candidates = commune.insee, commune.department, []
         if context.department and state.department is None and context.department in DEPARTMENTS:
             state.department = context.department
+        if context.remove:
+            state.needs = [n for n in state.needs if n not in context.remove]
+            state.flags = [f for f in state.flags if f not in context.remove]
         return state
 
     def _refer(self, conversation_id: str, state: ConversationState, out_of_scope: bool) -> Referral:

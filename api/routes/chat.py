@@ -37,11 +37,13 @@ PUBLIC_LABELS: dict[str, str] = {
 }
 
 
-def _context(served: Served, department: str | None, commune: str | None) -> TurnContext | None:
-    if department is None and commune is None:
+def _context(
+    served: Served, department: str | None, commune: str | None, remove: tuple[str, ...] = ()
+) -> TurnContext | None:
+    if department is None and commune is None and not remove:
         return None
     insee = commune_of(served.assistant.territory, commune).insee if commune else None
-    return TurnContext(department=department, commune=insee)
+    return TurnContext(department=department, commune=insee, remove=remove)
 
 
 @router.post(
@@ -60,7 +62,7 @@ def _context(served: Served, department: str | None, commune: str | None) -> Tur
 )
 def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
     context_in = body.context or ContextIn()
-    context = _context(served, context_in.department, context_in.commune)
+    context = _context(served, context_in.department, context_in.commune, tuple(body.remove))
     exchange = conversation.converse(served, store, body.message, body.conversation_id, context)
     return ChatOut.from_domain(exchange.referral, exchange.turn)
 
