@@ -709,12 +709,14 @@ def test_each_card_copies_its_contact_and_takes_the_widgets_reports(
         titles = [a["title"] for a in card["actions"]]
         assert titles == (["Copier", "Contact erroné", "Pas pertinent"] if structure["contacts"] else
                           ["Copier", "Pas pertinent"])
-        # "Copier": the contact as plain text (a CodeBlock, which Teams gives a copy button; plain lines else).
-        [hint, code] = show_card(card, "Copier")["body"]
-        assert code["type"] == "CodeBlock" and code["language"] == "PlainText"
-        lines = code["codeSnippet"].split("\n")
+        # "Copier": the contact as plain text in a field (selectable and copyable in every Teams client), which
+        # no button of the card sends.
+        shown = show_card(card, "Copier")
+        field = inputs(shown)["copy"]
+        assert field["type"] == "Input.Text" and field["isMultiline"] is True
+        assert not [a for a in card_actions(shown) if a["type"] == "Action.Submit"]
+        lines = field["value"].split("\n")
         assert lines[0] == structure["name"]
-        assert [t["text"].strip() for t in code["fallback"]["items"]] == [line.strip() for line in lines]
         for contact in structure["contacts"][:3]:
             for value in (contact["phone"], contact["email"], contact["url"]):
                 assert not value or any(value in line for line in lines)

@@ -4,8 +4,10 @@ copy the contact, report it as wrong, say the structure is off the point (both r
 feedback path, `api.feedback.record_feedback`).
 
 Teams has no clipboard action for bots. "Copier" opens (Action.ShowCard) the contact as plain text in a
-CodeBlock, which Teams' desktop and web clients render with their own copy button; clients without CodeBlock
-show its fallback, the same lines as plain selectable text."""
+multi-line text field: the text of a field can be selected and copied in every Teams client (Ctrl+A, Ctrl+C; a long
+press on a phone), which is not true of a card's TextBlocks everywhere, nor of its CodeBlock (no copy button and
+no selection in Teams' cards: microsoft/teams.ts#234; not rendered on phones). The field belongs to no form: no
+button sends it."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from microsoft_teams.cards import (
     ActionSet,
     AdaptiveCard,
     CardElement,
-    CodeBlock,
     Container,
     Fact,
     FactSet,
@@ -74,15 +75,9 @@ def structure_card(result: StructureResult, network: Network | None, turn: int) 
 
 
 def _copy_action(result: StructureResult, network: Network | None) -> ShowCardAction:
-    lines = contact_lines(result, network)
-    # Fallback: one TextBlock a line (Teams does not always honour a lone "\n" inside a TextBlock).
-    plain = Container(items=[TextBlock(text=line or " ", wrap=True, spacing="None") for line in lines])
-    shown = AdaptiveCard(
-        body=[
-            TextBlock(text=messages.COPY_HINT, wrap=True, size="Small", is_subtle=True),
-            CodeBlock(code_snippet="\n".join(lines), language="PlainText", fallback=plain),
-        ]
-    )
+    text = "\n".join(contact_lines(result, network))
+    field = TextInput(id="copy", label=messages.COPY_LABEL, value=text, is_multiline=True)
+    shown = AdaptiveCard(body=[field, TextBlock(text=messages.COPY_HINT, wrap=True, size="Small", is_subtle=True)])
     return ShowCardAction(title=messages.COPY, card=shown)
 
 

@@ -41,7 +41,11 @@ UP_TO_OTHER = "à jour : {date}"
 
 # Per-card actions: copy the contact, report it, say the structure is off the point.
 COPY = "Copier"
-COPY_HINT = "Le contact en texte brut, à copier dans un courriel, un dossier ou un message :"
+COPY_LABEL = "Le contact en texte brut"
+COPY_HINT = (
+    "Sélectionnez le texte du cadre puis copiez-le (Ctrl+A puis Ctrl+C sur ordinateur, appui long sur téléphone) "
+    "pour le coller dans un courriel, un dossier ou un message."
+)
 REPORT_CONTACT = "Contact erroné"
 REPORT_IRRELEVANT = "Pas pertinent"
 REPORT_REASON = "Ce qui ne va pas (facultatif, sans nom ni coordonnées de la personne)"
