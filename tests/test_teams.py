@@ -780,7 +780,7 @@ def test_correcting_the_situation_changes_the_answer(start_app: StartApp, micros
     live.post(card_submit(microsoft.service_url, unchanged, first.id))
     assert messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"].startswith("Rien n'a changé")
 
-    # She is 45, in work, and wants to change careers, in Grenoble: a different case, a different answer.
+    # She is 45, in work, and wants to change careers (not to train), in Grenoble: another case, another answer.
     corrected = {**submit_data(form), "age": "45", "status": "salarie", "needs": "reconversion", "place": "Grenoble"}
     assert live.post(card_submit(microsoft.service_url, corrected, first.id)).status_code == 200
     second = messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity

@@ -122,27 +122,32 @@ def test_a_structure_card_names_its_turn_in_its_reports(networks: Mapping[str, N
     ]
 
 
-BEFORE = {"age": "19", "status": "decrocheur", "needs": "formation", "place": "Vienne"}
+BEFORE = {"age": "19", "status": "decrocheur", "needs": "formation", "flags": "handicap", "place": "Vienne"}
 
 
 @pytest.mark.parametrize(
-    ("changed", "said"),
+    ("changed", "said", "removed"),
     [
-        ({"age": "22"}, "la personne a 22 ans"),
-        ({"age": 22.0}, "la personne a 22 ans"),
-        ({"status": "salarie"}, "la personne est salarié"),
-        ({"needs": "vae,formation"}, "finalement, elle cherche plutôt : formation, VAE"),
-        ({"place": "Roanne"}, "à Roanne"),
-        ({"age": "30", "place": "Lyon"}, "la personne a 30 ans. à Lyon"),
-        ({"needs": "formation", "place": "vienne"}, None),  # same values: nothing to say
-        ({"needs": ""}, None),  # every need unticked: turn() cannot forget needs, so nothing is said
+        ({"age": "22"}, "la personne a 22 ans", ()),
+        ({"age": 22.0}, "la personne a 22 ans", ()),
+        ({"status": "salarie"}, "la personne est salarié", ()),
+        ({"needs": "vae,formation"}, "elle cherche aussi : VAE", ()),
+        ({"needs": "reconversion"}, "elle cherche aussi : reconversion professionnelle. "
+                                    "retirer de la situation : formation", ("formation",)),
+        ({"needs": ""}, "retirer de la situation : formation", ("formation",)),
+        ({"flags": ""}, "retirer de la situation : handicap / RQTH", ("handicap",)),
+        ({"place": "Roanne"}, "à Roanne", ()),
+        ({"age": "30", "place": "Lyon"}, "la personne a 30 ans. à Lyon", ()),
+        ({"needs": "formation", "place": "vienne"}, None, ()),  # same values: nothing to say
     ],
 )
-def test_a_correction_says_only_what_changed_in_the_widgets_words(changed: dict[str, Any], said: str | None) -> None:
+def test_a_correction_says_only_what_changed_in_the_widgets_words(
+    changed: dict[str, Any], said: str | None, removed: tuple[str, ...]
+) -> None:
     value = {"spro": "correct", "before": BEFORE, **BEFORE, **changed}
     read = read_submission(value)
-    assert read == (Say(said) if said else Refusal("Rien n'a changé dans la situation : modifiez un champ avant de "
-                                                   "mettre à jour."))
+    assert read == (Say(said, removed) if said else Refusal("Rien n'a changé dans la situation : modifiez un champ "
+                                                            "avant de mettre à jour."))
 
 
 @pytest.mark.parametrize(
@@ -152,6 +157,8 @@ def test_a_correction_says_only_what_changed_in_the_widgets_words(changed: dict[
         {"spro": "correct", "before": BEFORE, **BEFORE, "age": "vingt"},
         {"spro": "correct", "before": BEFORE, **BEFORE, "status": "pirate"},
         {"spro": "correct", "before": BEFORE, **BEFORE, "needs": "formation,pirater"},
+        {"spro": "correct", "before": {**BEFORE, "needs": "pirater"}, **BEFORE},
+        {"spro": "correct", "before": BEFORE, **BEFORE, "flags": "handicap,pirate"},
         {"spro": "correct", **BEFORE},
         {"spro": "report", "kind": "contact_errone", "structure": "s", "turn": True},
         {"spro": "report", "kind": "contact_errone", "structure": "", "turn": 1},

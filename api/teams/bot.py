@@ -53,7 +53,7 @@ from api.teams.forms import Refusal, Report, read_submission, welcome_card
 from api.teams.keys import KeyRing, OffLoopTokenValidator
 from api.teams.replies import ReplyLog, WelcomeLog
 from api.teams.tokens import ConnectorTokens
-from assistant.dialogue import ConversationState
+from assistant.dialogue import ConversationState, TurnContext
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class TeamsBot:
             elif isinstance(submitted, Report):
                 await self._report(ctx, key, submitted)
             else:
-                await self._answer(ctx, key, submitted.text)
+                await self._answer(ctx, key, submitted.text, submitted.remove)
             return
         if activity.conversation.conversation_type not in (None, "personal") and not activity.is_recipient_mentioned():
             return  # in channels and group chats, only what is addressed to the bot
@@ -190,8 +190,11 @@ class TeamsBot:
             return
         await self._answer(ctx, key, text)
 
-    async def _answer(self, ctx: ActivityContext[MessageActivity], key: str, text: str) -> None:
-        """One turn of the conversation, sent as one message (answer, structure cards, case card)."""
+    async def _answer(
+        self, ctx: ActivityContext[MessageActivity], key: str, text: str, remove: tuple[str, ...] = ()
+    ) -> None:
+        """One turn of the conversation, sent as one message (answer, structure cards, case card); `remove`: need
+        or flag codes a correction takes off the case."""
         if len(text) > MESSAGE_MAX:
             await ctx.send(messages.TOO_LONG.format(max=MESSAGE_MAX))
             return
@@ -201,7 +204,7 @@ class TeamsBot:
             await ctx.send(messages.INDEX_UNAVAILABLE)
             return
         await ctx.send(TypingActivityInput())
-        exchange = await run_in_threadpool(self._converse, served, key, text)
+        exchange = await run_in_threadpool(self._converse, served, key, text, remove)
         reply = compose(exchange.referral, served.runtime.index.networks, exchange.turn)
         sent = await ctx.send(reply)
         if sent.id:
@@ -231,12 +234,12 @@ class TeamsBot:
         name = structure_name(served, report.structure_id)
         await ctx.send(messages.REPORT_THANKS.format(kind=REPORT_TITLES[report.kind], name=name))
 
-    def _converse(self, served: Served, key: str, text: str) -> Exchange:
+    def _converse(self, served: Served, key: str, text: str, remove: tuple[str, ...]) -> Exchange:
         store = self._services.store
         if store.load(key) is None:
             # `converse` keeps only ids the store knows (it issues a new one otherwise): open this chat's first.
             store.save(key, ConversationState())
-        return converse(served, store, text, key)
+        return converse(served, store, text, key, TurnContext(remove=remove) if remove else None)
 
     async def _on_feedback(self, ctx: ActivityContext[MessageSubmitActionInvokeActivity]) -> None:
         activity = ctx.activity

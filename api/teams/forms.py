@@ -5,8 +5,9 @@ Action.Submit.
 An Action.Submit comes back as a message activity of the same conversation, without text, its `value` holding
 the action's data and the card's inputs (in channels too, where it is not an @mention). The place answer becomes
 the counsellor's message; a correction is said in the words of the widget's chip editors ("la personne a 22 ans",
-"finalement, elle cherche plutôt : formation", "à Lyon"), which the assistant's turn() reads like any message,
-so both faces correct a case the same way; only what the counsellor changed in the form is said.
+"elle cherche aussi : VAE", "à Lyon"), which the assistant's turn() reads like any message, and a need or flag
+unticked is taken off the case the widget's way too ("retirer de la situation : …" with its code in
+`TurnContext.remove`): both faces correct a case the same way. Only what the counsellor changed is said.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def correction_form(understood: Understood) -> AdaptiveCard:
         "age": str(understood.age) if understood.age is not None else "",
         "status": understood.status or "",
         "needs": _MULTI_SEPARATOR.join(n for n in understood.needs if n in NEED_LABELS),
+        "flags": _MULTI_SEPARATOR.join(f for f in understood.flags if f in FLAG_LABELS),
         "place": _place_text(understood),
     }
     body: list[CardElement] = [
@@ -135,6 +137,18 @@ def correction_form(understood: Understood) -> AdaptiveCard:
         ),
         TextInput(id="place", label=messages.CORRECT_PLACE, value=before["place"] or None, max_length=PLACE_MAX),
     ]
+    if before["flags"]:
+        # Only the flags understood, to untick: a flag is added by saying it, as in the widget.
+        body.append(
+            ChoiceSetInput(
+                id="flags",
+                label=messages.CORRECT_FLAGS,
+                style="expanded",
+                is_multi_select=True,
+                value=before["flags"],
+                choices=[Choice(title=FLAG_LABELS[f], value=f) for f in understood.flags if f in FLAG_LABELS],
+            )
+        )
     send = SubmitAction(title=messages.CORRECT_SEND, data={ACTION_KEY: "correct", "before": before})
     return AdaptiveCard(body=body, actions=[send])
 
@@ -144,9 +158,11 @@ def correction_form(understood: Understood) -> AdaptiveCard:
 
 @dataclass(frozen=True)
 class Say:
-    """Words to run as the counsellor's message: a chosen option, or a correction."""
+    """Words to run as the counsellor's message: a chosen option, or a correction (with the need or flag codes
+    it takes off the case)."""
 
     text: str
+    remove: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,17 +233,26 @@ def _correction(value: dict[str, Any]) -> Submission:
             return Refusal(messages.ACTION_UNKNOWN)
         said.append(messages.SAY_STATUS.format(label=STATUS_LABELS[status]))
 
-    needs = _codes(value.get("needs"))
-    if needs and needs != _codes(before.get("needs")):
-        if any(n not in NEED_LABELS for n in needs):
-            return Refusal(messages.ACTION_UNKNOWN)
-        said.append(messages.SAY_NEEDS.format(labels=", ".join(NEED_LABELS[n] for n in needs)))
+    needs, needs_before = _codes(value.get("needs")), _codes(before.get("needs"))
+    if any(n not in NEED_LABELS for n in (*needs, *needs_before)):
+        return Refusal(messages.ACTION_UNKNOWN)
+    added = [n for n in needs if n not in needs_before]
+    if added:
+        said.append(messages.SAY_NEEDS_ADDED.format(labels=", ".join(NEED_LABELS[n] for n in added)))
 
     place = _text(value.get("place"))[:PLACE_MAX]
     if place and place.casefold() != _text(before.get("place")).casefold():
         said.append(messages.SAY_PLACE.format(place=place))
 
-    return Say(". ".join(said)) if said else Refusal(messages.CORRECT_NOTHING)
+    flags, flags_before = _codes(value.get("flags")), _codes(before.get("flags"))
+    if any(f not in FLAG_LABELS for f in (*flags, *flags_before)):
+        return Refusal(messages.ACTION_UNKNOWN)
+    removed = [n for n in needs_before if n not in needs] + [f for f in flags_before if f not in flags]
+    if removed:
+        labels = ", ".join(NEED_LABELS[c] if c in needs_before else FLAG_LABELS[c] for c in removed)
+        said.append(messages.SAY_REMOVED.format(labels=labels))
+
+    return Say(". ".join(said), tuple(removed)) if said else Refusal(messages.CORRECT_NOTHING)
 
 
 def _text(raw: Any) -> str:

@@ -82,13 +82,15 @@ CORRECT_AGE_INVALID = "Indiquez un âge entre 0 et 120 ans."
 CORRECT_STATUS = "Situation de la personne"
 CORRECT_NEEDS = "Ce que cherche la personne (un ou plusieurs besoins)"
 CORRECT_PLACE = "Commune (ou département) de la personne"
+CORRECT_FLAGS = "Particularités comprises (décochez pour retirer)"
 CORRECT_SEND = "Mettre à jour la réponse"
 CORRECT_NOTHING = "Rien n'a changé dans la situation : modifiez un champ avant de mettre à jour."
 # A correction is said to the assistant in the words the widget's chip editors use, which turn() reads.
 SAY_AGE = "la personne a {age} ans"
 SAY_STATUS = "la personne est {label}"
-SAY_NEEDS = "finalement, elle cherche plutôt : {labels}"
+SAY_NEEDS_ADDED = "elle cherche aussi : {labels}"
 SAY_PLACE = "à {place}"
+SAY_REMOVED = "retirer de la situation : {labels}"
 ACTION_UNKNOWN = "Cette action n'est plus reconnue : décrivez la situation dans un message."
 
 # The welcome card, sent once when the app is added to a personal chat, a group chat or a team.
