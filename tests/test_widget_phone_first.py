@@ -252,6 +252,36 @@ def test_the_commune_and_age_editors_replace_the_old_value(screen: Screen) -> No
     assert third["understood"]["commune"]["name"] == "Villeurbanne"
 
 
+def test_chips_take_a_flag_or_a_need_off_the_case(screen: Screen) -> None:
+    page = screen.page
+    page.goto(f"{screen.server.url}/")
+    first = ask(page, "demandeur d'emploi de 30 ans avec une RQTH qui cherche une formation et un bilan à Grenoble")
+    assert "handicap" in first["understood"]["flags"] and len(first["understood"]["needs"]) == 2
+    flag_label = "handicap / RQTH"
+
+    # A flag: its chip opens an editor whose one action takes it off.
+    chip = last_answer(page).locator("button[data-slot=flag][data-code=handicap]")
+    chip.click()
+    assert chip.get_attribute("aria-expanded") == "true"
+    assert_accessible(page)
+    remove = last_answer(page).get_by_role("button", name=f"Retirer la particularité : {flag_label}")
+    with page.expect_request(lambda r: r.url.endswith("/api/chat") and r.method == "POST") as sent:
+        second = chat_response(page, remove.click)
+    assert sent.value.post_data_json["remove"] == ["handicap"]
+    assert second["understood"]["flags"] == [] and second["understood"]["needs"] == first["understood"]["needs"]
+    assert page.locator(".spro-msg--user").last.inner_text().endswith(f"retirer de la situation : {flag_label}")
+    assert last_answer(page).locator("button[data-slot=flag]").count() == 0
+
+    # A need: the needs editor lists one remove button per need.
+    kept, dropped = second["understood"]["needs"]
+    last_answer(page).locator("button[data-slot=need]").click()
+    removes = last_answer(page).locator(".spro-editor").get_by_role("button", name=re.compile("^Retirer le besoin : "))
+    assert removes.count() == 2
+    third = chat_response(page, lambda: removes.nth(1).click())
+    assert third["understood"]["needs"] == [kept], (kept, dropped)
+    assert third["understood"]["age"] == 30 and third["understood"]["commune"]["name"] == "Grenoble"
+
+
 # --- 3. reports ---------------------------------------------------------------------------------------------------
 
 

@@ -221,6 +221,7 @@
     caseOtherNeed: "Autre besoin",
     casePlace: "Commune",
     caseDepartment: "Département",
+    caseFlag: "Particularité",
     caseAdd: "Ajouter : ",
     caseEdit: ", modifier",
     editAgeLabel: "Âge de la personne (en années)",
@@ -230,6 +231,13 @@
     editPlaceLabel: "Commune (ou département) de la personne",
     editPlaceHint: "Nom de la commune, code postal, ou département.",
     editApply: "Valider",
+    removeNeed: function (label) {
+      return "Retirer le besoin : " + label;
+    },
+    removeFlag: function (label) {
+      return "Retirer la particularité : " + label;
+    },
+    removeGroup: "Ou retirer un besoin de la situation :",
     editChoose: "Choisir…",
     editAgeInvalid: "Indiquez un âge entre 0 et 120 ans.",
     editEmpty: "Ce champ est vide.",
@@ -251,6 +259,9 @@
     },
     sayPlace: function (text) {
       return "à " + text;
+    },
+    sayRemove: function (label) {
+      return "retirer de la situation : " + label;
     },
     errorTitle: "Réponse impossible",
     offline:
@@ -872,7 +883,7 @@
     }
     this.setComposerError(null);
     var bubble = options.bubble || this.userBubble(text);
-    this.request(text, bubble);
+    this.request(text, bubble, options.extra || null);
     if (options.focusInput !== false) this.textarea.focus();
     return true;
   };
@@ -884,7 +895,8 @@
     return bubble;
   };
 
-  Widget.prototype.request = function (text, bubble) {
+  /** `extra`: fields sent with the message (`remove`: codes a chip took off the case). */
+  Widget.prototype.request = function (text, bubble, extra) {
     var self = this;
     this.pending = true;
     this.updateComposer();
@@ -898,6 +910,7 @@
     this.scrollTo(typing);
     this.announce(T.typing);
     var body = { message: text };
+    if (extra) Object.keys(extra).forEach(function (key) { body[key] = extra[key]; });
     if (this.conversationId) body.conversation_id = this.conversationId;
     var context = {};
     if (this.options.department) context.department = this.options.department;
@@ -940,7 +953,7 @@
         self.pending = false;
         self.controller = null;
         if (!(error instanceof WidgetError)) error = new WidgetError("server", T.serverError);
-        self.renderError(error, text, bubble);
+        self.renderError(error, text, bubble, extra);
       });
   };
 
@@ -1008,7 +1021,7 @@
 
   // --- errors -----------------------------------------------------------------------------------
 
-  Widget.prototype.renderError = function (error, text, bubble) {
+  Widget.prototype.renderError = function (error, text, bubble, extra) {
     var self = this;
     bubble.classList.add("spro-msg--failed");
     var who = bubble.querySelector(".spro-msg__who");
@@ -1021,7 +1034,7 @@
         "data-spro-send": "true",
         onclick: function () {
           box.remove();
-          self.send(text, { bubble: bubble });
+          self.send(text, { bubble: bubble, extra: extra });
         },
       },
       icon("refresh", true),
@@ -1641,7 +1654,22 @@
     else chip("place", T.casePlace, false);
     if (needs.length) chip("need-add", T.caseOtherNeed, false);
     (u.flags || []).forEach(function (f) {
-      chips.push(h("li", null, h("span", { class: "spro-tag spro-tag--static" }, label("flags", f))));
+      var name = T.caseFlag + " : " + label("flags", f);
+      var button = h(
+        "button",
+        {
+          class: "spro-tag",
+          type: "button",
+          "data-slot": "flag",
+          "data-code": f,
+          "aria-label": name + T.caseEdit,
+          "aria-expanded": "false",
+          onclick: function () { self.editSlot("flag", button, f); },
+        },
+        label("flags", f),
+        icon("edit", true)
+      );
+      chips.push(h("li", null, button));
     });
     this.caseEditor = h("div", { class: "spro-editor" });
     this.caseBar.appendChild(h("p", { class: "spro-case__title", id: this.id("case-title" + n) }, T.caseTitle));
@@ -1649,7 +1677,12 @@
     this.caseBar.appendChild(this.caseEditor);
   };
 
-  Widget.prototype.editSlot = function (slot, button) {
+  /** Take need or flag `code` off the understood case: a message that says it, and the code for the API. */
+  Widget.prototype.removeCode = function (table, code) {
+    return this.send(T.sayRemove(label(table, code)), { extra: { remove: [code] } });
+  };
+
+  Widget.prototype.editSlot = function (slot, button, code) {
     var self = this;
     var u = this.understood || {};
     var editor = this.caseEditor;
@@ -1659,6 +1692,52 @@
     if (wasOpen) return;
     var id = this.id("edit-" + slot);
     var errorId = this.id("edit-error");
+    var closeEditor = function () {
+      clear(editor);
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    };
+    var removeButton = function (table, c, text) {
+      return h(
+        "button",
+        {
+          class: "spro-btn spro-btn--secondary spro-btn--sm",
+          type: "button",
+          "data-spro-send": "true",
+          onclick: function () { if (self.removeCode(table, c)) clear(editor); },
+        },
+        icon("close", true),
+        text
+      );
+    };
+    if (slot === "flag") {
+      var flagForm = h(
+        "div",
+        {
+          class: "spro-form",
+          role: "group",
+          "aria-label": T.caseFlag + " : " + label("flags", code),
+          onkeydown: function (event) {
+            if (event.key === "Escape") {
+              event.preventDefault();
+              closeEditor();
+            }
+          },
+        },
+        h("p", { class: "spro-section-label" }, T.caseFlag + " : " + label("flags", code)),
+        h(
+          "div",
+          { class: "spro-form__row" },
+          removeButton("flags", code, T.removeFlag(label("flags", code))),
+          h("button", { class: "spro-btn spro-btn--tertiary spro-btn--sm", type: "button", onclick: closeEditor }, T.cancel)
+        )
+      );
+      editor.appendChild(flagForm);
+      button.setAttribute("aria-expanded", "true");
+      this.updateComposer();
+      flagForm.querySelector("button").focus();
+      return;
+    }
     var control, labelText, hint = null;
     var options = function (table, selected) {
       var list = [h("option", { value: "" }, T.editChoose)];
@@ -1754,6 +1833,16 @@
       )
     );
     editor.appendChild(form);
+    if (slot === "need" && u.needs && u.needs.length) {
+      form.appendChild(
+        h(
+          "div",
+          { class: "spro-form__row", role: "group", "aria-labelledby": this.id("remove-needs") },
+          h("span", { class: "spro-hint", id: this.id("remove-needs") }, T.removeGroup),
+          u.needs.map(function (need) { return removeButton("needs", need, T.removeNeed(label("needs", need))); })
+        )
+      );
+    }
     button.setAttribute("aria-expanded", "true");
     this.updateComposer();
     control.focus();
