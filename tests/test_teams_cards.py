@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.teams.compose import compose
+from api.teams.compose import MESSAGE_BUDGET, compose, message_size
 from api.teams.forms import Refusal, Report, Say, read_submission
 from assistant.referral import Clarification, ContactInfo, Excerpt, Referral, SourceRef, StructureResult, Understood
 from knowledge.index import KnowledgeIndex
@@ -182,3 +182,31 @@ def test_a_report_keeps_its_reason_and_its_turn() -> None:
     value = {"spro": "report", "kind": "non_pertinent", "structure": "s", "turn": 2,
              "reason_non_pertinent": "  Hors du territoire  ", "reason_contact_errone": "ignoré"}
     assert read_submission(value) == Report("non_pertinent", "s", 2, "Hors du territoire")
+
+
+def test_an_answer_too_big_for_teams_gives_its_last_cards_way(networks: Mapping[str, Network]) -> None:
+    # Long but plausible records: three contacts with long hours and provenance on each of six structures.
+    # (example.org: a domain reserved for examples, RFC 2606.)
+    contact = ContactInfo(
+        label="Antenne " + "de la vallée " * 8,
+        phone="04 72 00 00 00",
+        email="accueil@example.org",
+        address="12 rue " + "des Acacias " * 10,
+        commune="Lyon",
+        department="69",
+        url="https://example.org/" + "a" * 150,
+        source="Service-Public.fr / DILA",
+        as_of="2024-05-02",
+        hours=tuple(f"lundi {h} h à {h + 1} h" for h in range(20)),
+    )
+    big = tuple(
+        result(f"s{n}", f"Mission Locale {n} " + "du territoire " * 6, "mission_locale",
+               *(excerpt("Pour qui : " + "jeunes de 16 à 25 ans " * 8, f"src{n}-{k}") for k in range(3)),
+               contacts=(contact, contact, contact))
+        for n in range(6)
+    )
+    full = compose(referral(*big), networks, 1)
+    assert message_size(full) <= MESSAGE_BUDGET
+    shown = [a for a in sent(full)["attachments"] if a["content"]["body"][0]["text"].startswith("Mission Locale")]
+    assert 0 < len(shown) < 6
+    assert f"… et {6 - len(shown)} autre(s) structure(s)" in sent(full)["text"]

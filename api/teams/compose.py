@@ -6,6 +6,7 @@ only in personal chats, only three of them, and drops from a message with cards.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
@@ -24,6 +25,9 @@ MAX_CARDS = 6
 MAX_CITATIONS = 20
 NAME_MAX = 80
 ABSTRACT_MAX = 160
+# Teams refuses a bot message over about 100 KB (the whole activity, counted in UTF-16) and advises staying
+# within 80 KB: past it, the last structure cards give way to the "… et N autre(s) structure(s)" line.
+MESSAGE_BUDGET = 80_000
 
 
 # "Mots-clés : a, b, c": the search words of a sheet, never a reason to quote it.
@@ -32,9 +36,24 @@ _KEYWORD_LIST = re.compile(r"^\W*mots?[- ]cl[ée]s?\s*:", re.IGNORECASE)
 
 def compose(referral: Referral, networks: Mapping[str, Network], turn: int) -> MessageActivityInput:
     """`turn` is the conversation turn this answers: the cards' reports name it."""
+    cards = min(MAX_CARDS, len(referral.structures))
+    answer = _message(referral, networks, turn, cards)
+    while cards > 0 and message_size(answer) > MESSAGE_BUDGET:
+        cards -= 1
+        answer = _message(referral, networks, turn, cards)
+    return answer
+
+
+def message_size(activity: MessageActivityInput) -> int:
+    """The activity's size as Teams counts it against its limit: its JSON, in UTF-16."""
+    payload = activity.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return len(json.dumps(payload, ensure_ascii=False).encode("utf-16-le"))
+
+
+def _message(referral: Referral, networks: Mapping[str, Network], turn: int, cards: int) -> MessageActivityInput:
     sources = referral.sources[:MAX_CITATIONS]
     positions = {source.id: n for n, source in enumerate(sources, start=1)}
-    shown = referral.structures[:MAX_CARDS]
+    shown = referral.structures[:cards]
 
     paragraphs = [referral.reply]
     cited: set[int] = set()
