@@ -275,7 +275,8 @@ def evaluate(
     assistant.turn("échauffement : jeune de 18 ans à Lyon")  # the first call pays one-off costs
     results = [run_case(case, assistant.turn) for case in golden]
     table = Table(title=f"Jeu de référence : {len(golden)} cas")
-    columns = ("Partie", "Cas", "hit@1", "hit@3", "MRR", "Territoire", "Clarification", "Refus", "Contact local",
+    columns = ("Partie", "Cas", "hit@1", "hit@3", "MRR", "Territoire", "Clarification", "Refus",
+               "Hors sujet refusé", "Refus à tort", "Réseaux interdits évités", "Interdit en premier", "Contact local",
                "Contact local (réseaux en données ouvertes)")
     for column in columns:
         table.add_column(column, justify="right")
@@ -284,17 +285,26 @@ def evaluate(
               "held-out": [r for r in results if r.case.split != "dev"], "tout": results}
     for name, group in groups.items():
         s = score(group, open_data)
-        table.add_row(name, str(s.cases), *(_pct(v) for v in (s.hit_at_1, s.hit_at_3, s.mrr, s.territory,
-                                                             s.clarification, s.refusal, s.local_contact,
-                                                             s.local_contact_open_data)))
+        table.add_row(
+            name, str(s.cases),
+            *(_pct(v) for v in (s.hit_at_1, s.hit_at_3, s.mrr, s.territory, s.clarification, s.refusal,
+                                s.off_topic_refused)),
+            str(s.false_refusals),
+            _pct(s.forbidden),
+            str(s.forbidden_first),
+            *(_pct(v) for v in (s.local_contact, s.local_contact_open_data)),
+        )
     console.print(table)
     latency = latency_summary(results)
     console.print(f"Latence d'un tour (encodage compris) : médiane {latency['p50_ms']:.0f} ms, "
                   f"p95 {latency['p95_ms']:.0f} ms")
     if show_failures:
         # Held-out failures stay hidden: looking at them would turn the held-out part into tuning data.
-        for failure in score(groups["dev"]).failures:
+        dev = score(groups["dev"])
+        for failure in dev.failures:
             console.print(f"[yellow]{failure}[/yellow]")
+        for late in dev.not_first:
+            console.print(f"[cyan]pas en premier : {late}[/cyan]")
 
 
 def _pct(value: float | None) -> str:

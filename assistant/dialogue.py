@@ -47,8 +47,10 @@ class ConversationState:
     age_min: int | None = None
     age_max: int | None = None
     status: str | None = None
+    former_status: str | None = None
     needs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    sector: str | None = None
     commune_insee: str | None = None
     department: str | None = None
     candidates: list[str] = field(default_factory=list)
@@ -273,11 +275,14 @@ class Assistant:
             age_min=state.age_min,
             age_max=state.age_max,
             status=state.status,
+            former_status=state.former_status,
             needs=tuple(state.needs),
             flags=tuple(state.flags),
+            sector=state.sector,
             commune=commune,
             department=state.department,
             place_candidates=candidates,
+            networks_named=tuple(state.networks_named),
         )
 
     @staticmethod
@@ -302,6 +307,10 @@ def merge(state: ConversationState, understanding: Understanding, territory: Ter
             state.age, state.age_min, state.age_max = new.age, new.age_min, new.age_max
     if new.status is not None:
         state.status = new.status
+    if new.former_status is not None:
+        state.former_status = new.former_status
+    if new.sector is not None:
+        state.sector = new.sector
     if new.needs:
         if understanding.replaces_needs and not understanding.adds_needs:
             state.needs = list(new.needs)

@@ -100,6 +100,9 @@ def _handicap_required(label: str) -> Callable[[Case], Verdict]:
 def _apec(case: Case) -> Verdict:
     if case.status == "cadre":
         return Verdict(1.3, (messages.CADRE_OK,))
+    if case.former_status == "cadre" and case.status in (None, "demandeur_emploi"):
+        # The Apec's public: cadres "en poste ou en recherche d'emploi" (its sheet).
+        return Verdict(1.2, (messages.FORMER_CADRE_OK,))
     if case.status in (*PUPIL_STATUSES, "decrocheur") or (case.age is not None and case.age < 20):
         return Verdict(0.0, (messages.CADRE_ONLY,))
     return Verdict(0.5, (messages.CADRE_TO_CHECK,))
@@ -128,6 +131,8 @@ def _employed(label: str) -> Callable[[Case], Verdict]:
 def _scuio(case: Case) -> Verdict:
     if case.status == "etudiant":
         return Verdict(1.3, (messages.STUDENT_OK,))
+    if case.former_status == "etudiant":
+        return Verdict(0.2, (messages.FORMER_STUDENT,))
     if case.status == "lyceen":
         return Verdict(0.6, (messages.STUDENT_FUTURE,))
     if case.status in ("collegien", "decrocheur", "demandeur_emploi", "salarie", "cadre", "independant"):

@@ -24,6 +24,9 @@ class GoldenCase:
     commune: str | None
     clarification: str | None
     refusal: bool
+    # Networks that must not appear at all, and networks that must not be the first one proposed.
+    forbidden: tuple[str, ...] = ()
+    not_first: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GoldenCase:
@@ -38,6 +41,8 @@ class GoldenCase:
             commune=expect.get("commune"),
             clarification=expect.get("clarification"),
             refusal=bool(expect.get("refusal", False)),
+            forbidden=tuple(expect.get("forbidden_networks") or ()),
+            not_first=tuple(expect.get("not_first") or ()),
         )
 
 
@@ -63,6 +68,14 @@ class CaseResult:
         return None
 
     @property
+    def breaches(self) -> tuple[str, ...]:
+        """The networks proposed against the case's `forbidden_networks` or `not_first`."""
+        found = [n for n in self.ranked_networks if n in self.case.forbidden]
+        if self.ranked_networks and self.ranked_networks[0] in self.case.not_first:
+            found.append(self.ranked_networks[0])
+        return tuple(dict.fromkeys(found))
+
+    @property
     def territory_ok(self) -> bool:
         if self.case.department is not None and self.department != self.case.department:
             return False
@@ -82,7 +95,16 @@ class Scores:
     refusal: float | None = None
     local_contact: float | None = None
     local_contact_open_data: float | None = None
+    # Share of the cases with forbidden / not-first networks that respect them.
+    forbidden: float | None = None
+    # Share of the off-topic cases refused, and the number of in-scope cases refused.
+    off_topic_refused: float | None = None
+    false_refusals: int = 0
+    # Cases whose first network is one of its forbidden or not-first networks (the target is 0).
+    forbidden_first: int = 0
     failures: list[str] = field(default_factory=list)
+    # Cases whose right network is proposed, but not first (hit@3 without hit@1).
+    not_first: list[str] = field(default_factory=list)
 
 
 def _ratio(values: list[bool]) -> float | None:
@@ -104,7 +126,14 @@ def score(results: Iterable[CaseResult], open_data: frozenset[str] = frozenset()
         f"{r.case.id} ({r.case.category}) : question attendue {r.case.clarification}, posée {r.clarification}"
         for r in results
         if r.clarification != r.case.clarification
-    ] + [f"{r.case.id} ({r.case.category}) : territoire" for r in territorial if not r.territory_ok]
+    ] + [f"{r.case.id} ({r.case.category}) : territoire" for r in territorial if not r.territory_ok] + [
+        f"{r.case.id} ({r.case.category}) : réseau à ne pas proposer {list(r.breaches)}, "
+        f"obtenu {list(r.ranked_networks[:3])}"
+        for r in results
+        if r.breaches
+    ]
+    constrained = [r for r in results if r.case.forbidden or r.case.not_first]
+    off_topic = [r for r in results if r.case.refusal]
     return Scores(
         cases=len(results),
         hit_at_1=_ratio([r.rank == 1 for r in ranked]),
@@ -115,7 +144,18 @@ def score(results: Iterable[CaseResult], open_data: frozenset[str] = frozenset()
         refusal=_ratio([r.refused == r.case.refusal for r in results]),
         local_contact=_ratio([local for _, local in located]),
         local_contact_open_data=_ratio([local for network, local in located if network in open_data]),
+        forbidden=_ratio([not r.breaches for r in constrained]),
+        off_topic_refused=_ratio([r.refused for r in off_topic]),
+        false_refusals=sum(1 for r in results if r.refused and not r.case.refusal),
+        forbidden_first=sum(
+            1 for r in results if r.ranked_networks and r.ranked_networks[0] in (*r.case.forbidden, *r.case.not_first)
+        ),
         failures=failures,
+        not_first=[
+            f"{r.case.id} ({r.case.category}) : attendu {list(r.case.networks)}, obtenu {list(r.ranked_networks[:3])}"
+            for r in ranked
+            if r.rank is not None and 1 < r.rank <= 3
+        ],
     )
 
 

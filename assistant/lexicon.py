@@ -5,6 +5,9 @@ Every pattern runs on folded text (lower case, no accents), so "décrocheur" and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 # Abbreviation -> expansion added to the retrieval query (the knowledge base spells things out).
 ABBREVIATIONS: dict[str, str] = {
     "de": "demandeur d'emploi",
@@ -428,19 +431,27 @@ NEED_WORDS: dict[str, tuple[str, ...]] = {
         "droits",
         "juridique",
         "acces aux droits",
-        "administratif",
-        "papiers",
         "divorce",
         "separation",
         "pension",
+        "avocat",
+        "conseil juridique",
+    ),
+    # Paperwork, often online: France services first (class "grants": who does what), not legal advice.
+    "demarches": (
+        "administratif",
+        "administratives",
+        "papiers",
         "demarches administratives",
         "demarches en ligne",
         "faire ses demarches",
+        "ses demarches",
         "dossier caf",
         "aide administrative",
         "titre de sejour",
-        "avocat",
-        "conseil juridique",
+        "pas d ordinateur",
+        "pas internet",
+        "numerique",
     ),
     "handicap": (
         "aah",
@@ -450,6 +461,16 @@ NEED_WORDS: dict[str, tuple[str, ...]] = {
         "reconnaissance du handicap",
         "demande de rqth",
         "faire une rqth",
+        # Obtaining the recognition is asked of whoever grants it, the MDPH (class "grants").
+        "obtenir la rqth",
+        "obtenir une rqth",
+        "avoir la rqth",
+        "demander la rqth",
+        "demander une rqth",
+        "renouveler sa rqth",
+        "renouvellement de la rqth",
+        "reconnaitre son handicap",
+        "reconnaissance de son handicap",
         "faire reconnaitre",
         "orientation mdph",
         "esat",
@@ -603,6 +624,19 @@ CRAFT_TRADES: tuple[str, ...] = (
     "serrurier", "mecanicien", "carrossier", "fleuriste", "cordonnier", "prothesiste", "toiletteur", "toiletteuse",
 )
 CRAFT_EXPANSION = "métier de l'artisanat, chambre de métiers et de l'artisanat"
+# The same trades said as the activity ("son entreprise de plomberie", "un salon de coiffure").
+CRAFT_ACTIVITIES: tuple[str, ...] = (
+    "artisanat", "plomberie", "electricite", "chauffage", "boulangerie", "patisserie", "boucherie", "charcuterie",
+    "coiffure", "esthetique", "maconnerie", "menuiserie", "ebenisterie", "charpente", "couverture", "carrelage",
+    "peinture en batiment", "plaquiste", "serrurerie", "mecanique", "carrosserie", "fleuristerie", "cordonnerie",
+    "toilettage", "traiteur", "salon de coiffure", "institut de beaute", "garage",
+)
+# Farming, whose business projects the Chambre d'agriculture accompanies (point accueil installation).
+FARMING_WORDS: tuple[str, ...] = (
+    "agricole", "agriculture", "ferme", "maraicher", "maraichere", "maraichage", "elevage", "eleveur", "eleveuse",
+    "viticulture", "viticulteur", "vigne", "apiculteur", "apicultrice", "exploitation agricole", "agriculteur",
+    "agricultrice", "paysan", "paysanne", "chevres", "vaches", "brebis", "cereales",
+)
 
 # Abbreviations and names that designate a network: naming one is talking about a case.
 NETWORK_MENTIONS: tuple[str, ...] = (
@@ -641,44 +675,36 @@ NETWORK_MENTIONS: tuple[str, ...] = (
 REPLACE_MARKERS: tuple[str, ...] = ("plutot", "en fait", "finalement", "pas pour", "au lieu")
 ADD_MARKERS: tuple[str, ...] = ("aussi", "egalement", "en plus", "de plus")
 
-# Topics that are plainly outside guidance, training and employment: refuse rather than stretch.
-OUT_OF_SCOPE_WORDS: tuple[str, ...] = (
-    "meteo",
-    "recette",
-    "cuisine",
-    "football",
-    "match",
-    "score",
-    "horoscope",
-    "blague",
-    "wifi",
-    "mot de passe",
-    "impots",
-    "impot",
-    "declaration de revenus",
-    "poeme",
-    "quel temps",
-    "bourse de paris",
-    "bitcoin",
-    "crypto",
-    "film",
-    "serie",
-    "musique",
-    "diagnostic",
-    "symptome",
-    "ordonnance",
-    "medicament",
-    "voyage touristique",
-    "vacances",
-    "restaurant ouvert",
-    "pizza",
-    "programme tele",
-    "loto",
-    "jeu video",
-    "capitale",
-    "president",
-    "elections",
-)
+# Topics that no SPRO network handles: a question about one of them, with no need or flag of a case, is refused
+# and the refusal names the topic. Only these are refused: a false refusal is worse than a weak answer (issue 12,
+# class "in_scope"), so a topic goes here only when no network of the base speaks of it.
+OFF_TOPIC_DOMAINS: dict[str, tuple[str, ...]] = {
+    # Symptoms, care, medicines: a doctor's or the pharmacist's question (work-related health, such as an
+    # inaptitude or a disability, is a flag of the case and stays in scope).
+    "sante": (
+        "diagnostic", "symptome", "symptomes", "ordonnance", "medicament", "medicaments", "fievre", "migraine",
+        "mal au ventre", "mal a la tete", "mal de tete", "mal a la gorge", "grippe", "rhume", "toux", "angine",
+        "gastro", "vomit", "vomissements", "douleur", "douleurs", "posologie", "antibiotique", "antibiotiques",
+        "doliprane", "paracetamol", "ibuprofene", "allergie", "eczema", "tension arterielle", "traitement contre",
+        "quel traitement", "meilleur traitement", "vaccin", "covid",
+    ),
+    "meteo": ("meteo", "quel temps", "pleuvoir", "pluie", "neiger", "orage", "canicule"),
+    "cuisine": ("recette", "recettes", "cuisine", "cuisiner", "pizza", "gateau", "gratin", "tartiflette", "dessert"),
+    "loisirs": (
+        "film", "films", "serie", "series", "musique", "chanson", "jeu video", "jeux video", "programme tele",
+        "voyage touristique", "vacances", "restaurant ouvert", "horoscope", "blague", "blagues", "netflix",
+    ),
+    # Results and fixtures only: a sports career (BPJEPS, éducateur sportif) is a need of the case.
+    "sport": ("football", "match", "score", "rugby", "coupe du monde", "ligue 1", "psg"),
+    "finances": (
+        "impots", "impot", "declaration de revenus", "bourse de paris", "bitcoin", "crypto", "cryptomonnaie",
+        "loto", "euromillions", "livret a", "assurance vie",
+    ),
+    "informatique": ("wifi", "mot de passe", "imprimante", "ordinateur du bureau", "outlook", "excel"),
+    "ecriture": ("poeme", "poesie", "traduis", "traduire", "traduction", "en anglais", "dissertation"),
+    "culture": ("capitale", "president", "elections", "histoire de france", "qui a gagne", "qui a invente"),
+}
+OUT_OF_SCOPE_WORDS: tuple[str, ...] = tuple(w for words in OFF_TOPIC_DOMAINS.values() for w in words)
 
 # How counsellors speak of the person and of what they want, words the sheets seldom use: the stored words of a
 # case are those of the base and of this lexicon only (assistant/vocabulary.py), and these carry meaning for the
@@ -687,4 +713,138 @@ CASE_WORDS: tuple[str, ...] = (
     "monsieur", "madame", "mme", "mr", "dame", "homme", "garcon", "fille", "gamin", "gamine", "ado", "adolescent",
     "adolescente", "personne", "habite", "vit", "voudrait", "souhaiterait", "aimerait", "aime", "prefere",
     "retourner", "reprendre", "arrive", "arrete", "lache", "perdu", "trouve", "infos", "renseignements",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading in context. A trigger word above says a status, a need or a flag only when the words around it let it;
+# each entry below names the misreading it prevents (its class, tested in tests/test_reading.py) and why.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Words that, right before a status or flag word, say the person is no longer so, or is not so."""
+
+    words: tuple[str, ...]
+    reading: Literal["former", "negated"]
+    why: str
+
+
+# Words allowed between a cue and the word it governs ("a quitté LE lycée", "n'est plus À LA fac").
+CUE_FILLERS: frozenset[str] = frozenset(
+    "le la l les a au aux en de du des d un une son sa ses leur leurs mon ma mes encore deja".split()
+)
+
+CUES: tuple[Cue, ...] = (
+    Cue(
+        ("ancien", "ancienne", "anciens", "anciennes", "ex"),
+        "former",
+        "« ancien cadre », « ex-salarié », « ancienne lycéenne » : le statut d'avant, pas celui d'aujourd'hui",
+    ),
+    Cue(
+        ("a quitte", "quitte", "a arrete", "arrete", "a lache", "lache", "a abandonne", "abandonne",
+         "a demissionne", "demissionne", "sorti", "sortie", "sortis", "sorties", "est parti", "est partie"),
+        "former",
+        "« a quitté le lycée », « a démissionné de la fonction publique » : la personne n'y est plus",
+    ),
+    Cue(
+        ("n est plus", "ne sont plus", "n etait plus", "est plus", "plus"),
+        "former",
+        "« n'est plus à la fac depuis juin » : un statut quitté, qui ne doit pas orienter vers le SCUIO",
+    ),
+    Cue(
+        ("etait", "etais", "avait ete", "a longtemps ete", "anciennement"),
+        "former",
+        "« elle était aide-soignante » : un métier passé, pas un emploi actuel",
+    ),
+    Cue(
+        ("pas", "n est pas", "jamais", "non", "ni"),
+        "negated",
+        "« n'est pas salarié », « salarié non cadre », « jamais travaillé » : la négation",
+    ),
+)
+
+# Status words whose very form says the past ("elle managait une équipe"): read as a former status.
+PAST_FORMS: dict[str, str] = {
+    "managait": "cadre",
+    "encadrait": "cadre",
+}
+
+
+@dataclass(frozen=True)
+class Sense:
+    """Phrases where a trigger word has its other meaning: there, the word says nothing of the person."""
+
+    word: str
+    phrases: tuple[str, ...]
+    why: str
+
+
+OTHER_SENSES: tuple[Sense, ...] = (
+    Sense(
+        "cadre",
+        ("besoin d un cadre", "cherche un cadre", "un cadre pour", "un cadre structurant", "cadre structurant",
+         "cadre strict", "cadre militaire", "cadre de vie", "cadre rassurant", "cadre bienveillant",
+         "cadre securisant", "un cadre et", "dans un cadre", "dans le cadre", "le cadre de", "un cadre de travail",
+         "poser un cadre", "donner un cadre", "d un cadre"),
+        "« un cadre pour se remobiliser » est un cadre de vie structurant (EPIDE, E2C), pas le statut de cadre "
+        "qui mène à l'Apec",
+    ),
+    Sense(
+        "bilan",
+        ("le bilan de sa", "le bilan de son", "bilan de l annee", "bilan de fin d annee", "bilan de sante",
+         "bilan du trimestre", "bilan de son stage", "bilan de sa premiere annee", "bilan medical"),
+        "« faire le bilan de sa première année » n'est pas un bilan de compétences (CIBC, CEP)",
+    ),
+    Sense(
+        "vie",
+        ("vie active", "de vie", "sa vie", "la vie", "ma vie", "projet de vie", "vie professionnelle",
+         "vie de famille", "vie privee", "vie quotidienne", "vie etudiante", "vie sociale", "vie pro"),
+        "« 20 ans de vie active » parle de la vie, pas du VIE (volontariat international en entreprise)",
+    ),
+    Sense(
+        "medecine",
+        ("medecine",),
+        "« étudiant en médecine » est une discipline d'études, pas un besoin de santé ; sans cette règle, la "
+        "correction des fautes de frappe lirait « médecin »",
+    ),
+    Sense(
+        "competences",
+        ("competences psychosociales",),
+        "les compétences psychosociales d'un jeune ne sont pas une demande de bilan de compétences",
+    ),
+)
+
+# A business project said the way people say it ("ouvrir une épicerie", "lancer une activité de vente en
+# ligne", "reprendre le bar-tabac"): a verb of creating, then within three words what is created.
+CREATION_PATTERNS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        ("ouvrir", "creer", "monter", "lancer", "reprendre", "racheter", "ouvre", "cree", "monte", "lance"),
+        ("commerce", "boutique", "magasin", "restaurant", "bar", "epicerie", "salon", "cabinet", "atelier",
+         "gite", "hotel", "cafe", "boulangerie", "franchise", "food truck", "fonds de commerce", "entreprise",
+         "societe", "boite", "exploitation", "ferme", "affaire", "snack", "pizzeria", "garage", "institut"),
+    ),
+    # "reprendre une activité" is resuming work: only creating verbs make an "activité" a business project.
+    (
+        ("creer", "monter", "lancer", "developper", "cree", "lance"),
+        ("activite", "projet d entreprise", "marque", "start up", "startup", "micro entreprise", "auto entreprise"),
+    ),
+)
+CREATION_PHRASES: tuple[str, ...] = (
+    "a son compte", "a mon compte", "a leur compte", "se lancer comme", "se lancer dans", "se lancer en",
+    "s installer comme", "devenir entrepreneur", "devenir auto entrepreneur",
+)
+CREATION_WHY = (
+    "Créer ou reprendre une activité est un cas du SPRO (CCI, CMA, Chambre d'agriculture) : il ne doit jamais "
+    "être refusé faute d'avoir employé le mot « entreprise »"
+)
+
+# Leaving school without a diploma is what "décrocheur" means ("a lâché le lycée en novembre", "a quitté le
+# collège"): a former pupil with no present status is read as a school leaver, unless a diploma is mentioned.
+LEFT_SCHOOL_BECOMES: dict[str, str] = {"collegien": "decrocheur", "lyceen": "decrocheur"}
+DIPLOMA_WORDS: tuple[str, ...] = (
+    "avec son bac", "avec le bac", "bac en poche", "a eu son bac", "a obtenu son bac", "apres son bac",
+    "apres le bac", "bachelier", "bacheliere", "est diplome", "est diplomee", "avec son diplome",
+    "a obtenu son diplome", "a eu son diplome", "avec son cap", "a eu son cap",
 )

@@ -29,6 +29,20 @@ ADULTS_ONLY = "Pour les adultes et les jeunes sortis de l'école"
 JOB_SEEKER_OK = "Demandeur d'emploi : oui"
 YOUNG_FIRST_ML = "Moins de 26 ans : la Mission Locale est le premier interlocuteur, France Travail en appui"
 MDPH_SECOND = "La MDPH instruit la demande ou le renouvellement de la RQTH ; la recherche d'emploi se fait ailleurs"
+FORMER_CADRE_OK = "Ancien cadre en recherche d'emploi : l'Apec accompagne aussi les cadres sans poste"
+FORMER_STUDENT = "N'est plus étudiant : le service universitaire n'est plus le premier interlocuteur"
+
+# First doors (assistant/precedence.py): who comes first for a kind of case, whatever the retrieval scores.
+FIRST_DOOR_RQTH = "La reconnaissance du handicap (RQTH, AAH, orientation) se demande à la MDPH, qui l'attribue"
+FIRST_DOOR_HANDICAP_JOB = "Recherche d'emploi avec un handicap reconnu : Cap emploi est le premier interlocuteur"
+FIRST_DOOR_VIOLENCE = (
+    "Victime de violences : le CIDFF d'abord (droits, mise en sécurité, accompagnement vers l'emploi ou la "
+    "formation), les acteurs de l'emploi et de la formation ensuite"
+)
+FIRST_DOOR_YOUTH = "16-25 ans sans emploi ni formation : la Mission Locale est la première porte"
+FIRST_DOOR_CRAFT = "Projet d'entreprise dans un métier de l'artisanat : la Chambre de métiers et de l'artisanat"
+FIRST_DOOR_FARMING = "Projet d'installation agricole : la Chambre d'agriculture (point accueil installation)"
+FIRST_DOOR_PAPERWORK = "Démarches administratives ou en ligne : France services accompagne pas à pas"
 
 
 def age_ok(label: str, age: int) -> str:

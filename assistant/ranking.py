@@ -8,6 +8,7 @@ from datetime import date
 
 from assistant import messages
 from assistant.eligibility import Verdict, judge
+from assistant.precedence import first_door
 from assistant.excerpts import ExcerptPicker
 from assistant.referral import ContactInfo, Provenance, SourceRef, StructureResult
 from assistant.retrieval import Hit
@@ -63,6 +64,15 @@ def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[Ra
             continue
         ranked.append(RankedNetwork(network, raw * verdict.factor, verdict, tuple(evidence[network])))
     ranked.sort(key=lambda r: r.score, reverse=True)
+    door = first_door(case, [r.network for r in ranked])
+    if door is not None:
+        first = next(r for r in ranked if r.network == door.network)
+        promoted = RankedNetwork(
+            first.network, max(r.score for r in ranked), Verdict(first.verdict.factor,
+                                                                 (door.reason, *first.verdict.reasons)),
+            first.evidence,
+        )
+        ranked = [promoted, *(r for r in ranked if r is not first)]
     if ranked:
         top = ranked[0].score or 1.0
         ranked = [RankedNetwork(r.network, round(r.score / top, 4), r.verdict, r.evidence) for r in ranked]

@@ -7,15 +7,20 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from assistant.context import mask_other_senses, reading_at, says_business_project
 from assistant.lexicon import (
     ABBREVIATIONS,
     ADD_MARKERS,
+    CRAFT_ACTIVITIES,
     CRAFT_EXPANSION,
     CRAFT_TRADES,
+    DIPLOMA_WORDS,
+    FARMING_WORDS,
     FLAG_WORDS,
+    LEFT_SCHOOL_BECOMES,
     NEED_WORDS,
     NETWORK_MENTIONS,
-    OUT_OF_SCOPE_WORDS,
+    OFF_TOPIC_DOMAINS,
     REPLACE_MARKERS,
     STATUS_WORDS,
 )
@@ -39,13 +44,22 @@ class Case:
     age_min: int | None = None
     age_max: int | None = None
     status: str | None = None
+    # A status the person has left ("ancien cadre", "a quitté le lycée"): it says where they come from.
+    former_status: str | None = None
     needs: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    # The trade's sector when it decides who accompanies a business project: "artisanat" or "agriculture".
+    sector: str | None = None
     commune: Commune | None = None
     department: str | None = None
     place_candidates: tuple[Commune, ...] = ()
-    out_of_scope: bool = False
+    # The topic no SPRO network handles that the message is about (lexicon OFF_TOPIC_DOMAINS), if any.
+    off_topic: str | None = None
     networks_named: tuple[str, ...] = ()
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.off_topic is not None
 
     @property
     def youth(self) -> bool:
@@ -84,12 +98,20 @@ class Reader:
         if resolution.matched:
             topic_folded = topic_folded.replace(fold(resolution.matched), " ")
         words = " " + " ".join(_TOKEN.findall(topic_folded.replace("'", " ").replace("’", " "))) + " "
-        corrected = self._corrected(words)
+        # Senses are masked before the typo correction (which could turn "médecine" into "médecin") and after it.
+        corrected = mask_other_senses(self._corrected(mask_other_senses(words)))
 
         age, age_min, age_max = _age(words)
-        status = _first_match(corrected, STATUS_WORDS)
-        needs = _all_matches(corrected, NEED_WORDS)
-        flags = _all_matches(corrected, FLAG_WORDS)
+        status, former_status = _statuses(corrected)
+        if status is None and former_status in LEFT_SCHOOL_BECOMES and not any(
+            f" {w} " in corrected for w in DIPLOMA_WORDS
+        ):
+            status = LEFT_SCHOOL_BECOMES[former_status]
+        # The words of a status say the status only: "demandeur d'emploi" is not also a need for a job.
+        needs = _all_matches(corrected, NEED_WORDS, outside=_spans(corrected, STATUS_WORDS))
+        if "creation_entreprise" not in needs and says_business_project(corrected):
+            needs = (*needs, "creation_entreprise")
+        flags = _all_matches(corrected, FLAG_WORDS, skip_negated=True)
         if status is None and _EMPLOYED_FOR.search(corrected):
             status = "salarie"
         if _job_seeker_abbreviation(message):
@@ -111,23 +133,35 @@ class Reader:
         )
         if _job_seeker_abbreviation(message):
             expansions = (*expansions, ABBREVIATIONS["de"])
-        if any(f" {trade} " in corrected for trade in CRAFT_TRADES):
+        craft = any(f" {trade} " in corrected for trade in (*CRAFT_TRADES, *CRAFT_ACTIVITIES))
+        if craft:
             expansions = (*expansions, CRAFT_EXPANSION)
+        sector = "artisanat" if craft else (
+            "agriculture" if status == "agriculteur" or any(f" {w} " in corrected for w in FARMING_WORDS) else None
+        )
         named = tuple(w for w in NETWORK_MENTIONS if f" {w} " in corrected)
-        scope_words = [w for w in OUT_OF_SCOPE_WORDS if f" {w} " in corrected]
-        out_of_scope = bool(scope_words) and not (needs or status or flags)
+        off_topic = next(
+            (domain for domain, topic_words in OFF_TOPIC_DOMAINS.items()
+             if any(f" {w} " in corrected for w in topic_words)),
+            None,
+        )
+        # A status alone does not bring an off-topic question into scope ("ma fille a de la fièvre").
+        if needs or flags or named:
+            off_topic = None
         topic = re.sub(r"\s+", " ", _strip_place_words(message, resolution.matched)).strip()
         case = Case(
             age=age,
             age_min=age_min,
             age_max=age_max,
             status=status,
+            former_status=former_status if former_status != status else None,
             needs=needs,
             flags=tuple(dict.fromkeys(flags)),
+            sector=sector,
             commune=commune,
             department=department,
             place_candidates=candidates,
-            out_of_scope=out_of_scope,
+            off_topic=off_topic,
             networks_named=named,
         )
         return Understanding(
@@ -170,26 +204,57 @@ def _age(words: str) -> tuple[int | None, int | None, int | None]:
     return None, None, None
 
 
-def _first_match(words: str, table: dict[str, tuple[str, ...]]) -> str | None:
-    """The code whose trigger appears first in the message (the counsellor states the status up front)."""
-    best: tuple[int, int, str] | None = None
+def _occurrences(words: str, table: dict[str, tuple[str, ...]]) -> list[tuple[int, int, str, str]]:
+    """Every (position, -length, code, trigger) of the table's triggers in `words`, in reading order."""
+    found = []
     for code, triggers in table.items():
         for trigger in triggers:
-            position = words.find(f" {trigger} ")
-            if position >= 0:
-                key = (position, -len(trigger), code)
-                if best is None or key < best:
-                    best = key
-    return best[2] if best else None
+            start = words.find(f" {trigger} ")
+            while start >= 0:
+                found.append((start, -len(trigger), code, trigger))
+                start = words.find(f" {trigger} ", start + 1)
+    return sorted(found)
 
 
-def _all_matches(words: str, table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    found: list[tuple[int, str]] = []
-    for code, triggers in table.items():
-        positions = [words.find(f" {t} ") for t in triggers if f" {t} " in words]
-        if positions:
-            found.append((min(positions), code))
-    return tuple(code for _, code in sorted(found))
+def _statuses(words: str) -> tuple[str | None, str | None]:
+    """The current status (the first said of the present: the counsellor states it up front) and the first
+    former one ("ancien cadre", "a quitté le lycée"); a denied status ("non cadre") is neither."""
+    current: str | None = None
+    former: str | None = None
+    for position, _, code, trigger in _occurrences(words, STATUS_WORDS):
+        reading = reading_at(words, position, trigger)
+        if reading == "current" and current is None:
+            current = code
+        elif reading == "former" and former is None:
+            former = code
+    return current, former
+
+
+def _spans(words: str, table: dict[str, tuple[str, ...]]) -> tuple[tuple[int, int], ...]:
+    """Where the table's triggers stand in `words` (start and end offsets)."""
+    return tuple((position, position + len(trigger) + 1) for position, _, _, trigger in _occurrences(words, table))
+
+
+def _all_matches(
+    words: str,
+    table: dict[str, tuple[str, ...]],
+    *,
+    skip_negated: bool = False,
+    outside: tuple[tuple[int, int], ...] = (),
+) -> tuple[str, ...]:
+    """Codes in order of first mention; with `skip_negated`, a mention under a negation does not count, and
+    a mention within one of the `outside` spans (another trigger's words) does not count either."""
+    first: dict[str, int] = {}
+    denied: list[tuple[int, int]] = []  # "pas en situation de handicap": its inner "handicap" is denied too
+    for position, _, code, trigger in _occurrences(words, table):
+        end = position + len(trigger) + 1
+        if any(start <= position and end <= stop for start, stop in (*outside, *denied)):
+            continue
+        if skip_negated and reading_at(words, position, trigger) == "negated":
+            denied.append((position, end))
+            continue
+        first.setdefault(code, position)
+    return tuple(sorted(first, key=lambda code: first[code]))
 
 
 def _job_seeker_abbreviation(message: str) -> bool:

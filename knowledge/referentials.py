@@ -165,6 +165,7 @@ Need = Literal[
     "mobilite",
     "international",
     "droits",
+    "demarches",
     "handicap",
     "sante",
     "financement",
@@ -186,6 +187,7 @@ NEED_LABELS: dict[str, str] = {
     "mobilite": "mobilité",
     "international": "mobilité internationale",
     "droits": "accès aux droits",
+    "demarches": "démarches administratives",
     "handicap": "compensation du handicap",
     "sante": "santé",
     "financement": "financement",
@@ -210,6 +212,7 @@ NEED_THEMES: dict[str, frozenset[str]] = {
     "droits": frozenset(
         {"difficultes-administratives-ou-juridiques", "droits-femmes-familles", "famille", "numerique"}
     ),
+    "demarches": frozenset({"difficultes-administratives-ou-juridiques", "numerique"}),
     "handicap": frozenset({"handicap", "sante"}),
     "sante": frozenset({"sante"}),
     "financement": frozenset({"difficultes-financieres", "se-former"}),

@@ -30,12 +30,29 @@ def test_golden_set_is_large_and_keeps_a_held_out_part() -> None:
     assert {c.category for c in held_out} == {c.category for c in cases}
 
 
+def test_golden_networks_and_forbidden_networks_are_known_networks(knowledge_index) -> None:  # type: ignore[no-untyped-def]
+    cases = [GoldenCase.from_dict(c) for c in yaml.safe_load(GOLDEN.read_text(encoding="utf-8"))]
+    for case in cases:
+        named = {*case.networks, *case.forbidden, *case.not_first}
+        assert named <= set(knowledge_index.networks), (case.id, named - set(knowledge_index.networks))
+        assert not set(case.networks) & set(case.forbidden), case.id
+
+
 @pytest.mark.parametrize("split", ["dev", "heldout"])
 def test_referral_quality_floors(results: list[CaseResult], split: str) -> None:
+    # Measured: README, « Qualité mesurée » (floors a little under the figures, the model being quantised).
     scores = score(r for r in results if r.case.split == split)
-    assert scores.hit_at_3 is not None and scores.hit_at_3 >= 0.90, scores
-    assert scores.hit_at_1 is not None and scores.hit_at_1 >= 0.75, scores
+    assert scores.hit_at_3 is not None and scores.hit_at_3 >= 0.95, scores
+    assert scores.hit_at_1 is not None and scores.hit_at_1 >= 0.88, scores
     assert scores.territory == 1.0, scores
+
+
+def test_no_forbidden_network_first_and_no_in_scope_case_refused(results: list[CaseResult]) -> None:
+    scores = score(results)
+    assert scores.forbidden_first == 0, [r.case.id for r in results if r.case.split == "dev" and r.breaches]
+    assert scores.false_refusals == 0
+    assert scores.off_topic_refused is not None and scores.off_topic_refused >= 0.95
+    assert scores.forbidden is not None and scores.forbidden >= 0.90
 
 
 def test_off_topic_questions_are_refused_without_any_structure(results: list[CaseResult]) -> None:

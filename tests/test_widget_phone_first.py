@@ -138,7 +138,9 @@ def test_the_chat_is_above_the_fold_and_earlier_turns_fold_to_one_line(screen: S
     assert deep_active(page)["cls"] == "spro-turn"
 
     if screen.phone:
+        # The folded exchanges, then the last answer, with the text field at the bottom of the screen.
         page.evaluate("window.scrollTo(0, 0)")
+        toggles.first.evaluate("(b) => window.scrollTo(0, b.getBoundingClientRect().top - 16)")
         page.screenshot(path=screenshot_path("widget-mobile.png", tmp_path))
 
 
@@ -373,7 +375,7 @@ def test_the_footer_speaks_to_counsellors_before_developers(screen: Screen) -> N
 
     # The buttons the footer names are the ones the cards have.
     ask(page, "jeune de 19 ans sans emploi à Grenoble")
-    report = footer.get_by_role("region", name="Signaler une erreur").inner_text()
+    report = footer.get_by_role("region", name="Signaler une erreur").inner_text().replace("\xa0", " ")
     for name in ("Contact erroné", "Pas pertinent"):
         assert f"« {name} »" in report
         assert last_answer(page).get_by_role("button", name=re.compile(f"^{name}")).count() >= 1
