@@ -46,6 +46,7 @@
       "mobilite": "mobilité",
       "international": "mobilité internationale",
       "droits": "accès aux droits",
+      "demarches": "démarches administratives",
       "handicap": "compensation du handicap",
       "sante": "santé",
       "financement": "financement",
