@@ -15,6 +15,10 @@ CUE_WINDOW = 4
 # What replaces a word used in its other sense: no trigger matches it.
 MASK = "·"
 
+def _alternatives(words: tuple[str, ...]) -> str:
+    return "|".join(map(re.escape, words))
+
+
 _CUE_TOKENS: tuple[tuple[tuple[str, ...], Reading], ...] = tuple(
     sorted(
         ((tuple(phrase.split()), cue.reading) for cue in CUES for phrase in cue.words),
@@ -27,7 +31,7 @@ _SENSES = tuple(
     for phrase in sorted(sense.phrases, key=len, reverse=True)
 )
 _CREATION = tuple(
-    re.compile(rf" (?:{'|'.join(map(re.escape, verbs))})(?: [a-z0-9]+){{0,3}}? (?:{'|'.join(map(re.escape, objects))}) ")
+    re.compile(rf" (?:{_alternatives(verbs)})(?: [a-z0-9]+){{0,3}}? (?:{_alternatives(objects)}) ")
     for verbs, objects in CREATION_PATTERNS
 )
 
