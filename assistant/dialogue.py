@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
 from assistant import messages
 from assistant.ranking import RankedNetwork, build_results, rank_networks
-from assistant.referral import Clarification, PlaceRef, Referral, Understood
+from assistant.referral import Clarification, PlaceRef, Referral, SourceRef, Understood
 from assistant.retrieval import Retriever
+from assistant.smalltalk import Courtesy, OfficialSource, courtesy, near_scope
 from assistant.understanding import Case, Reader, Understanding
 from assistant.vocabulary import CaseVocabulary
 from knowledge.directory import Directory
@@ -30,6 +32,17 @@ DENSE_QUERY_CHARS = 400
 # Networks whose door opens or closes with the age (16, 25...) or with the status (in work or not).
 AGE_BOUND = frozenset({"mission_locale", "e2c", "epide", "psad"})
 STATUS_BOUND = frozenset({"cep_actifs", "transitions_pro", "apec"})
+# One-click answers to a place question: the homonyms, or a department's biggest towns.
+PLACE_OPTIONS = 8
+COURTESY_REPLIES: dict[Courtesy, str] = {
+    "greeting": messages.GREETING,
+    "thanks": messages.THANKS,
+    "goodbye": messages.GOODBYE,
+    "thanks_goodbye": messages.THANKS_GOODBYE,
+}
+# Needs and statuses that words of amounts or law imply on their own ("chômage", "code du travail").
+NEAR_SCOPE_NEEDS = frozenset({"emploi"})
+NEAR_SCOPE_STATUSES = frozenset({"demandeur_emploi", "salarie"})
 # Statuses that already tell on which side of those age limits the person stands.
 SETTLED_STATUSES = frozenset({"collegien", "lyceen", "etudiant", "salarie", "cadre", "independant", "agriculteur",
                               "fonctionnaire", "demandeur_emploi"})
@@ -162,10 +175,21 @@ class Assistant:
     def turn(
         self, message: str, conversation_id: str | None = None, context: TurnContext | None = None
     ) -> Referral:
-        """Understand the message, merge it into the conversation, and refer."""
+        """Understand the message, merge it into the conversation, and refer.
+
+        A message that is not about the case (a greeting, thanks, gibberish, a question of amounts or law)
+        gets its short answer and leaves the case as it was.
+        """
         state = (self._store.load(conversation_id) if conversation_id else None) or ConversationState()
         conversation_id = conversation_id or secrets.token_urlsafe(16)
         understanding = self._understand(message)
+        aside = self._aside(message, understanding)
+        if aside is not None:
+            state.turns += 1
+            self._store.save(conversation_id, state)
+            reply, sources = aside
+            understood = self._understood(self._case(state))
+            return Referral(conversation_id, reply, None, understood, (), sources, confident=False)
         state = merge(state, understanding, self._territory)
         if context is not None:
             state = self._apply_context(state, context)
@@ -176,12 +200,40 @@ class Assistant:
     def search(self, query: str, context: TurnContext | None = None, age: int | None = None) -> Referral:
         """A stateless referral (the search API): one message, no conversation kept."""
         understanding = self._understand(query)
+        aside = self._aside(query, understanding)
+        if aside is not None:
+            reply, sources = aside
+            return Referral("", reply, None, self._understood(understanding.case), (), sources, confident=False)
         state = merge(ConversationState(), understanding, self._territory)
         if age is not None:
             state.age, state.age_min, state.age_max = age, age, age
         if context is not None:
             state = self._apply_context(state, context)
         return self._refer("", state, understanding.case.out_of_scope)
+
+    @staticmethod
+    def _aside(message: str, understanding: Understanding) -> tuple[str, tuple[SourceRef, ...]] | None:
+        """The reply to a message that is not about the case, with the official page it points to; None for a
+        message about the case."""
+        kind = courtesy(message)
+        if kind is not None:
+            return COURTESY_REPLIES[kind], ()
+        case = understanding.case
+        person = case.age is not None or case.age_min is not None or case.age_max is not None or bool(
+            case.commune or case.department or case.place_candidates or case.networks_named
+        )
+        source = near_scope(message)
+        if (
+            source is not None
+            and not person
+            and set(case.needs) <= NEAR_SCOPE_NEEDS
+            and (case.status is None or case.status in NEAR_SCOPE_STATUSES)
+        ):
+            return messages.near_scope(source.subject, source.site), (_official(source),)
+        said = person or case.status or case.needs or case.flags or case.out_of_scope
+        if not said and not understanding.topic.strip():
+            return messages.NOT_UNDERSTOOD, ()  # no word of the base, no place, no age: "qsdfgh"
+        return None
 
     def _understand(self, message: str) -> Understanding:
         """Read a message; its topic keeps only the base's words, since the state is stored."""
@@ -216,7 +268,7 @@ class Assistant:
         if not about_the_case and person_described and not out_of_scope:
             # "une dame de 50 ans à Valence": someone to help, but nothing yet says with what.
             ask_need = Clarification("need", messages.ASK_NEED, tuple(messages.NEED_OPTIONS))
-            reply = messages.need_question(messages.describe_case(case.age, None, [], [], self._place_name(case)))
+            reply = messages.need_question(case.age, case.youth, _where(case))
             return Referral(conversation_id, reply, ask_need, understood, (), (), confident=False)
         if out_of_scope or not hits or (not about_the_case and best_cosine < MIN_COSINE):
             return Referral(conversation_id, messages.NOTHING_FOUND, None, understood, (), (), confident=False)
@@ -228,12 +280,12 @@ class Assistant:
         )
         clarification = self._clarification(case, ranked)
         names = [self.index.networks[r.network].short_name for r in ranked[:3]]
-        case_text = messages.describe_case(
-            case.age, case.status, list(case.needs), list(case.flags), place_name
-        )
+        first_card = results[0] if results else None
+        first_site = first_card.name if first_card and not first_card.id.startswith("network:") else None
+        # The question is not repeated in the reply: every face shows `clarification.question` once.
         reply = messages.referral_reply(
-            case_text, names, local=bool(case.commune or case.department),
-            asked=clarification.question if clarification else None,
+            age=case.age, youth=case.youth, status=case.status, needs=list(case.needs), flags=list(case.flags),
+            where=_where(case), first=names[0] if names else None, first_site=first_site, others=names[1:3],
         )
         return Referral(
             conversation_id=conversation_id,
@@ -254,18 +306,29 @@ class Assistant:
     def _clarification(self, case: Case, ranked: list[RankedNetwork]) -> Clarification | None:
         """The one question that changes the answer most: the place first, when the top networks are local."""
         if case.place_candidates:
-            options = tuple(messages.place_option(c.name, c.department) for c in case.place_candidates[:8])
-            return Clarification("territory", messages.ask_homonym(case.place_candidates[0].name), options)
+            shown = case.place_candidates[:PLACE_OPTIONS]
+            options = tuple(messages.place_option(c.name, c.department) for c in shown)
+            return Clarification("territory", messages.ask_homonym(_common_name(c.name for c in shown)), options)
         top = [r.network for r in ranked[:3]]
         local_networks = self._directory.networks()
         if case.commune is None and case.department is None and any(n in local_networks for n in top):
-            options = tuple(f"{name} ({code})" for code, name in DEPARTMENTS.items())
-            return Clarification("territory", messages.ASK_TERRITORY, options)
+            # The department first, as one click; the commune can be typed straight away.
+            options = tuple(messages.department_option(code) for code in DEPARTMENTS)
+            return Clarification("territory", messages.ASK_DEPARTMENT, options)
+        if case.commune is None and case.department is not None and self._several_sites(top, case.department):
+            # The department known: which site is nearest depends on the commune; its biggest towns are one click.
+            towns = self._territory.biggest_towns(case.department, PLACE_OPTIONS)
+            options = tuple(messages.place_option(c.name, c.department) for c in towns)
+            return Clarification("territory", messages.ask_commune(case.department), options)
         if case.age is None and case.status not in SETTLED_STATUSES and any(n in AGE_BOUND for n in top[:2]):
             return Clarification("age", messages.ASK_AGE, tuple(messages.AGE_OPTIONS))
         if case.status is None and any(n in STATUS_BOUND for n in top):
             return Clarification("status", messages.ASK_STATUS, tuple(messages.STATUS_OPTIONS))
         return None
+
+    def _several_sites(self, networks: list[str], department: str) -> bool:
+        """Some of these networks has more than one site in the department: the commune picks the nearest."""
+        return any(len(self._directory.sites(n, None, department, limit=2)) > 1 for n in networks)
 
     def _case(self, state: ConversationState) -> Case:
         commune = self._territory.commune(state.commune_insee) if state.commune_insee else None
@@ -295,6 +358,27 @@ class Assistant:
             commune=PlaceRef(case.commune.insee, case.commune.name) if case.commune else None,
             department=case.department,
         )
+
+
+def _where(case: Case) -> str | None:
+    """The person's place as the reply says it: "à Vienne", "en Isère"."""
+    if case.commune is not None:
+        return messages.in_commune(case.commune.name)
+    return messages.in_department(case.department) if case.department else None
+
+
+def _official(source: OfficialSource) -> SourceRef:
+    return SourceRef(id=source.id, title=source.title, url=source.url, as_of=None)
+
+
+def _common_name(names: Iterable[str]) -> str | None:
+    """What homonyms or namesakes share as a whole name part ("Saint-Priest", "Saint-Jean"); None if nothing."""
+    shown = list(names)
+    prefix = os.path.commonprefix(shown)
+    if not all(name == prefix or name[len(prefix) : len(prefix) + 1] in ("-", " ") for name in shown):
+        prefix = prefix[: max(prefix.rfind("-"), prefix.rfind(" "), 0)]
+    prefix = prefix.rstrip("- ")
+    return prefix or None
 
 
 def merge(state: ConversationState, understanding: Understanding, territory: Territory) -> ConversationState:

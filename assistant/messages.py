@@ -144,8 +144,8 @@ def hours_line(day: str, hours: str) -> str:
     return f"{day} : {hours}"
 
 
-# Clarifications.
-ASK_TERRITORY = "Dans quelle commune habite la personne ? Je pourrai donner le contact local."
+# Clarifications. Each question asks for what its options offer; the reply never repeats it (the faces show it).
+ASK_DEPARTMENT = "Dans quel département habite la personne ? Vous pouvez aussi écrire directement sa commune."
 ASK_AGE = "Quel âge a la personne ? Plusieurs dispositifs dépendent de l'âge."
 ASK_STATUS = "Quelle est sa situation actuelle (élève, étudiant, demandeur d'emploi, salarié...) ?"
 ASK_NEED = "Que cherche la personne (orientation, emploi, formation, reconversion, VAE...) ?"
@@ -154,21 +154,65 @@ STATUS_OPTIONS = ["collégien ou lycéen", "étudiant", "sorti de l'école sans 
 NEED_OPTIONS = ["orientation", "emploi", "formation", "reconversion", "VAE", "création d'entreprise"]
 
 
-def ask_homonym(name: str) -> str:
-    return f"Plusieurs communes s'appellent « {name} ». Laquelle ?"
+def ask_commune(department: str) -> str:
+    """The next question once the department is known: its commune, the biggest towns as options."""
+    return f"Dans quelle commune {_of_department(department)} habite la personne ? Le contact le plus proche en dépend."
+
+
+def ask_homonym(name: str | None) -> str:
+    if name is None:
+        return "Plusieurs communes correspondent : laquelle ?"
+    return f"Plusieurs communes correspondent à « {name} » : laquelle ?"
 
 
 def place_option(name: str, department: str) -> str:
     return f"{name} ({department})"
 
 
-# Replies.
+def department_option(code: str) -> str:
+    return f"{DEPARTMENTS[code]} ({code})"
+
+
+_DEPARTMENT_IN = {
+    "01": "dans l'Ain", "03": "dans l'Allier", "07": "en Ardèche", "15": "dans le Cantal", "26": "dans la Drôme",
+    "38": "en Isère", "42": "dans la Loire", "43": "en Haute-Loire", "63": "dans le Puy-de-Dôme", "69": "dans le Rhône",
+    "73": "en Savoie", "74": "en Haute-Savoie",
+}
+_DEPARTMENT_OF = {
+    "01": "de l'Ain", "03": "de l'Allier", "07": "de l'Ardèche", "15": "du Cantal", "26": "de la Drôme",
+    "38": "de l'Isère", "42": "de la Loire", "43": "de la Haute-Loire", "63": "du Puy-de-Dôme", "69": "du Rhône",
+    "73": "de la Savoie", "74": "de la Haute-Savoie",
+}
+
+
+def _of_department(code: str) -> str:
+    return _DEPARTMENT_OF.get(code, f"du département {code}")
+
+
+def in_commune(name: str) -> str:
+    return f"à {name}"
+
+
+def in_department(code: str) -> str:
+    return _DEPARTMENT_IN.get(code, f"dans le département {code}")
+
+
+# Replies that are not a referral: each one sentence, each says what the assistant does.
 NOTHING_FOUND = (
-    "Je n'ai rien de fiable dans la base pour cette question, et je préfère ne pas inventer de structure. "
-    "Elle ne semble pas relever de l'orientation, de la formation ou de l'emploi. Pour un cas d'orientation, "
-    "décrivez la personne (âge, situation, besoin, commune) ; sinon, le CIO ou le point Info Jeunes le plus "
-    "proche peut réorienter vers le bon interlocuteur."
+    "Cette question sort de mon domaine : je trouve, sans rien inventer, les structures qui reçoivent une "
+    "personne pour son orientation, sa formation ou son emploi en Auvergne-Rhône-Alpes."
 )
+NOT_UNDERSTOOD = (
+    "Je n'ai pas compris ce message : décrivez la personne (âge, situation, ce qu'elle cherche, commune) et je "
+    "vous dis qui peut la recevoir."
+)
+GREETING = (
+    "Bonjour ! Décrivez-moi la personne que vous accompagnez (âge, situation, ce qu'elle cherche, commune) : je "
+    "vous dis quelles structures peuvent la recevoir."
+)
+THANKS = "Avec plaisir ; je reste là pour le cas suivant."
+GOODBYE = "Au revoir, et bonne continuation !"
+THANKS_GOODBYE = "Avec plaisir, au revoir et bonne continuation !"
 LOW_CONFIDENCE = (
     "Je n'ai pas trouvé de réponse sûre dans la base pour ce cas. Précisez la situation (âge, statut, besoin) "
     "ou orientez vers un lieu généraliste du SPRO : CIO pour les élèves et les familles, Mission Locale pour "
@@ -176,14 +220,63 @@ LOW_CONFIDENCE = (
 )
 
 
-def need_question(case_text: str) -> str:
-    understood = f"J'ai noté : {case_text}. " if case_text else ""
-    return understood + ASK_NEED
+def near_scope(subject: str, site: str) -> str:
+    """A question of amounts or law, close to the counsellor's work but not a referral: where the answer is."""
+    return (
+        f"Je n'oriente que vers des structures, je ne donne pas de montants ni de règles de droit : pour {subject}, "
+        f"la source officielle à jour est {site} (lien ci-dessous)."
+    )
+
+
+# How the reply speaks of the person: neutral forms, since the message rarely says whether it is a man or a woman.
+_STATUS_PHRASES: dict[str, str] = {
+    "collegien": "au collège",
+    "lyceen": "au lycée",
+    "etudiant": "en études supérieures",
+    "decrocheur": "qui a quitté l'école sans diplôme",
+    "demandeur_emploi": "en recherche d'emploi",
+    "salarie": "en poste",
+    "cadre": "cadre",
+    "independant": "à son compte",
+    "agriculteur": "qui travaille dans l'agriculture",
+    "fonctionnaire": "dans la fonction publique",
+    "sans_activite": "sans activité",
+}
+_NEED_GOALS: dict[str, str] = {
+    "orientation_scolaire": "trouver sa voie",
+    "reorientation": "se réorienter",
+    "emploi": "trouver un emploi",
+    "formation": "se former",
+    "reconversion": "se reconvertir",
+    "vae": "faire une VAE",
+    "bilan": "faire un bilan de compétences",
+    "creation_entreprise": "créer son entreprise",
+    "apprentissage": "entrer en apprentissage",
+    "logement": "trouver un logement",
+    "mobilite": "gagner en mobilité",
+    "international": "partir à l'étranger",
+    "droits": "faire valoir ses droits",
+    "handicap": "faire reconnaître son handicap",
+    "sante": "être aidé pour sa santé",
+    "financement": "financer son projet",
+    "engagement": "s'engager (service civique)",
+    "etudes_superieures": "poursuivre des études supérieures",
+}
+_FLAG_PHRASES: dict[str, str] = {
+    "handicap": "avec un handicap",
+    "victime_violences": "victime de violences",
+    "sortie_ase": "sortant de l'ASE",
+    "refugie": "avec un statut de réfugié",
+    "mna": "mineur non accompagné",
+    "rsa": "au RSA",
+    "neet": "sans emploi ni formation",
+}
 
 
 def describe_case(
     age: int | None, status: str | None, needs: list[str], flags: list[str], place: str | None
 ) -> str:
+    """The case spelt out with the referentials' labels (the query the retrieval reads, the CLI's summary)."""
     parts: list[str] = []
     if status:
         parts.append(STATUS_LABELS.get(status, status))
@@ -197,16 +290,66 @@ def describe_case(
     return " ; ".join(parts)
 
 
-def referral_reply(case_text: str, names: list[str], local: bool, asked: str | None) -> str:
-    understood = f"J'ai compris : {case_text}. " if case_text else ""
-    if not names:
-        return understood + LOW_CONFIDENCE
-    first = names[0]
-    others = names[1:3]
-    text = f"{understood}Le premier interlocuteur est {first}"
-    text += f", puis {' et '.join(others)}." if others else "."
-    if asked:
-        text += " Les structures ci-dessous sont celles du réseau ; " + asked[0].lower() + asked[1:]
-    elif local:
-        text += " Les contacts proposés sont ceux du territoire de la personne."
+def _person(age: int | None, youth: bool, status: str | None, flags: list[str], needs: list[str]) -> str:
+    """"ce jeune de 17 ans qui a quitté l'école sans diplôme et qui veut se former"."""
+    if status == "parent":
+        head = f"ce parent et son enfant de {age} ans" if age is not None else "ce parent"
+    elif (age is not None and age <= 25) or (age is None and youth):
+        head = f"ce jeune de {age} ans" if age is not None else "ce jeune"
+    else:
+        head = f"cette personne de {age} ans" if age is not None else "cette personne"
+    details = [_STATUS_PHRASES[status]] if status in _STATUS_PHRASES else []
+    details += [_FLAG_PHRASES[f] for f in flags if f in _FLAG_PHRASES][:1]
+    text = " ".join([head, *details])
+    goals = [_NEED_GOALS[n] for n in needs if n in _NEED_GOALS][:2]
+    if goals:
+        joined = " et ".join(goals)
+        text += f", pour l'aider à {joined}" if status == "parent" else (
+            f" et qui veut {joined}" if any(d.startswith("qui ") for d in details) else f" qui veut {joined}"
+        )
     return text
+
+
+def _listed(names: list[str]) -> str:
+    return " et ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def need_question(age: int | None, youth: bool, where: str | None) -> str:
+    """Someone is described but not what they need: what is noted (the question comes with its options).
+
+    `where` is said with its preposition (in_commune, in_department).
+    """
+    place = f", {where}" if where else ""
+    return f"C'est noté pour {_person(age, youth, None, [], [])}{place}."
+
+
+def referral_reply(
+    *,
+    age: int | None,
+    youth: bool,
+    status: str | None,
+    needs: list[str],
+    flags: list[str],
+    where: str | None,
+    first: str | None,
+    first_site: str | None,
+    others: list[str],
+) -> str:
+    """What a counsellor would say of the answer, from its facts: for whom, who first, who next.
+
+    `where` is the place with its preposition ("à Vienne", "en Isère"), `first` the first network's short name,
+    `first_site` the local site that receives, when one does, `others` the next networks' short names. Nothing
+    else is said: the cards carry the reasons and contacts.
+    """
+    if first is None:
+        return LOW_CONFIDENCE
+    person = _person(age, youth, status, flags, needs)
+    if first_site is not None and where:
+        opening = f"{where[0].upper()}{where[1:]}, pour {person}, le premier contact est : {first_site}."
+    elif where:
+        opening = f"Pour {person}, {where}, le premier interlocuteur est le réseau {first}."
+    else:
+        opening = f"Pour {person}, le premier interlocuteur est le réseau {first}."
+    if not others:
+        return opening
+    return f"{opening} Autres interlocuteurs possibles : {_listed(others)}."

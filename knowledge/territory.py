@@ -132,9 +132,12 @@ LOWERCASE_WORDS = frozenset({"vienne", "romans", "fontaine"})
 NEAR_TOWN_WORDS = frozenset(
     """
     aubiers baignais briguais chassiez clauses cramponne filiere fontaines moulions moulons tartare
-    theiers tournoi tournons valences
+    theiers tiers tournoi tournons valences
     """.split()
 )
+
+# Shortest word forgiven as a misspelt big town ("roane"); shorter words are too often ordinary ones.
+SHORTEST_TYPO = 5
 
 ARTICLES = frozenset({"le", "la", "les", "l", "de", "du", "des", "d", "en", "sur", "sous", "et", "aux", "au", "a"})
 # "au Puy" is "à Le Puy": the contracted article belongs to the name; "au"/"aux" are place words themselves.
@@ -400,6 +403,12 @@ class Territory:
     def departments(self) -> dict[str, str]:
         return dict(self._departments)
 
+    def biggest_towns(self, department: str, count: int) -> tuple[Commune, ...]:
+        """The most populated current communes of a department (COG population), the biggest first."""
+        return _by_population(
+            c for c in self._rows if c.kind == "commune-actuelle" and c.department == department
+        )[:count]
+
     def communes_of_epci(self, epci_code: str) -> tuple[Commune, ...]:
         """Current communes of an EPCI, by INSEE code (former communes and arrondissements are left out)."""
         return tuple(self._by_epci.get(epci_code, ()))
@@ -417,7 +426,8 @@ class Territory:
             return found
         if any(n.isdigit() for n in tokens.norms):
             return NOTHING
-        place = self._fuzzy("".join(tokens.norms))
+        compact = "".join(tokens.norms)
+        place = self._fuzzy(compact) or self._fuzzy(compact, towns_only=True)
         return self._combine(tokens, [_Mention(0, len(tokens.norms), place, text.strip())] if place else [])
 
     def find(self, message: str) -> Resolution:
@@ -459,6 +469,7 @@ class Territory:
                 tiers[key].append((2, self._by_insee[row.parent_insee]))
         for alias, insee in ALIASES.items():
             tiers[normalize(alias)].append((0, self._by_insee[insee]))
+        families = self._saint_families()
 
         keys: dict[str, _Place] = {}
         for key, entries in tiers.items():
@@ -466,6 +477,15 @@ class Territory:
             communes = _by_population(c for tier, c in entries if tier == best)
             fallback = _by_population(c for tier, c in entries if tier != best and c not in communes)
             keys[key] = _Place(communes, fallback, None, _strength(key, communes))
+        for stem, family in families.items():
+            exact = keys.get(stem)
+            if exact is None:
+                if len(family) >= 2:
+                    keys[stem] = _Place(_by_population(family), (), None, _Strength.MULTI)
+            elif exact.communes and max(c.population for c in family) > max(c.population for c in exact.communes):
+                # "st julien": the small Saint-Julien (69) and every Saint-Julien-… are candidates, by size; a
+                # commune bigger than all its namesakes keeps its name (Saint-Étienne, Saint-Flour).
+                keys[stem] = _Place(_by_population((*exact.communes, *family)), exact.fallback, None, exact.strength)
         for code, name in self._departments.items():
             key = normalize(name)
             # No department name is a commune name in the region; if one became so, the commune would win.
@@ -474,6 +494,19 @@ class Territory:
         for blocker in (*BLOCKERS, *OUTSIDE_TOWNS):
             keys.setdefault(normalize(blocker), _Place())
         return keys
+
+    def _saint_families(self) -> dict[str, list[Commune]]:
+        """Current communes by their saint ("saint julien" -> Saint-Julien-en-Genevois, Saint-Julien-Chapteuil…).
+
+        Counsellors shorten these names to the saint; unless a commune bears that exact name and is bigger than
+        all the others (Saint-Étienne, Saint-Flour), the short form is ambiguous and the candidates are asked.
+        """
+        families: dict[str, list[Commune]] = defaultdict(list)
+        for row in self._rows:
+            words = normalize(row.name).split()
+            if row.kind == "commune-actuelle" and len(words) > 2 and words[0] in ("saint", "sainte"):
+                families[" ".join(words[:2])].append(row)
+        return families
 
     @staticmethod
     def _arrondissement_forms(row: Commune) -> list[str]:
@@ -649,8 +682,11 @@ class Territory:
         return tokens.text[:begin].rstrip().endswith("(") and tokens.text[end:].lstrip().startswith(")")
 
     def _fuzzy(self, compact: str, towns_only: bool = False) -> _Place | None:
-        """The place whose name is one typo away (two for long names); all of them when several are."""
-        if len(compact) < 6 or not compact.isalpha():
+        """The place whose name is one typo away (two for long names); all of them when several are.
+
+        Big towns are searched from five letters ("roane" for Roanne), any place from six.
+        """
+        if len(compact) < (SHORTEST_TYPO if towns_only else 6) or not compact.isalpha():
             return None
         keys, places = self._fuzzy_towns if towns_only else self._fuzzy_all
         limit = 1 if len(compact) < 12 else 2
@@ -679,8 +715,9 @@ class Territory:
                     place = None if compact in self._compact else self._fuzzy(compact)
                     if place is not None:
                         return [_Mention(i, end, place, tokens.original(i, end))]
-            elif len(norm) >= 7 and norm not in NEAR_TOWN_WORDS:
-                # "colo valance": a long word one typo away from a big town, which no common word is.
+            elif (len(norm) >= 7 or cued or len(norms) == 1) and norm not in NEAR_TOWN_WORDS:
+                # "colo valance": a long word one typo away from a big town, which no common word is; "à roane",
+                # or "roane" alone (the answer to "where?"): a shorter one after a place word.
                 place = self._fuzzy(norm, towns_only=True)
                 if place is not None:
                     return [_Mention(i, i + 1, place, tokens.word(i))]

@@ -455,13 +455,13 @@ def test_territory_resolves_names_codes_and_departments(client: TestClient) -> N
 
 def _mission_locales(client: TestClient) -> list[str]:
     body = client.get(
-        "/api/search", params={"q": "jeune de 19 ans sans diplôme qui cherche un emploi", "department": "38"}
+        "/api/search", params={"q": "jeune de 19 ans sans diplôme qui cherche un emploi", "commune": "38544"}
     ).json()
     return [s["id"] for s in body["structures"] if s["network"] == "mission_locale"]
 
 
 def test_a_wrong_contact_report_waits_for_the_admins_and_changes_nothing_for_others(client: TestClient) -> None:
-    conversation = chat(client, "jeune de 19 ans sans diplôme qui cherche un emploi en Isère")
+    conversation = chat(client, "jeune de 19 ans sans diplôme qui cherche un emploi à Vienne")
     before = _mission_locales(client)
     assert len(before) >= 2, before
     reported = next(s["id"] for s in conversation["structures"] if s["network"] == "mission_locale")
@@ -481,7 +481,7 @@ def test_a_wrong_contact_report_waits_for_the_admins_and_changes_nothing_for_oth
 
     # Another counsellor sees exactly what they saw before: same order, no flag, no added reason.
     assert _mission_locales(client) == before
-    other = chat(client, "jeune de 19 ans sans diplôme qui cherche un emploi en Isère")
+    other = chat(client, "jeune de 19 ans sans diplôme qui cherche un emploi à Vienne")
     assert [s["id"] for s in other["structures"]] == [s["id"] for s in conversation["structures"]]
     assert not any(s["contact_reported"] for s in other["structures"])
     assert client.get(f"/api/structures/{reported}").json()["contact_reported"] is False

@@ -151,7 +151,9 @@ def test_homonym_towns_are_offered_as_choices_not_guessed(assistant: Assistant) 
 def test_nothing_relevant_is_said_plainly_without_structures(assistant: Assistant) -> None:
     referral = assistant.turn("donne-moi la recette de la tarte tatin")
     assert referral.structures == () and referral.clarification is None
-    assert "ne pas inventer" in referral.reply
+    # One sentence, which says what the assistant does instead of inventing a structure.
+    assert referral.reply.count(". ") == 0 and referral.reply.endswith(".")
+    assert "sans rien inventer" in referral.reply and "orientation" in referral.reply
 
 
 def test_context_from_the_widget_supplies_the_department(assistant: Assistant) -> None:
