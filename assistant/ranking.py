@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from assistant import messages
+from assistant.audiences import fits
 from assistant.eligibility import Verdict, judge
-from assistant.precedence import first_door
 from assistant.excerpts import ExcerptPicker
+from assistant.precedence import first_door
 from assistant.referral import ContactInfo, Provenance, SourceRef, StructureResult
 from assistant.retrieval import Hit
 from assistant.understanding import Case
@@ -49,12 +50,15 @@ def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[Ra
     wanted = frozenset().union(*(NEED_THEMES.get(n, frozenset()) for n in case.needs))
     for hit in hits:
         weight = KIND_WEIGHT.get(hit.chunk.kind, 0.5) * _theme_weight(hit.chunk, index, wanted)
+        # A dispositif whose publics the case is known not to be among (a 16-25 programme for a 26-year-old)
+        # does not explain a card (its score still counts: demoting it measured no gain on the dev part).
+        fitting = _fits(hit.chunk, index, case)
         for position, network in enumerate(hit.chunk.networks):
             if network not in index.networks:
                 continue
             # The first operator of a dispositif is the one counsellors send people to first.
             contributions[network].append(hit.score * weight / (1.0 + 0.35 * position))
-            if hit.chunk.kind != "structure" and len(evidence[network]) < 3:
+            if fitting and hit.chunk.kind != "structure" and len(evidence[network]) < 3:
                 evidence[network].append(hit.chunk)
     ranked: list[RankedNetwork] = []
     for network, values in contributions.items():
@@ -77,6 +81,15 @@ def rank_networks(hits: list[Hit], case: Case, index: KnowledgeIndex) -> list[Ra
         top = ranked[0].score or 1.0
         ranked = [RankedNetwork(r.network, round(r.score / top, 4), r.verdict, r.evidence) for r in ranked]
     return ranked
+
+
+def _fits(chunk: Chunk, index: KnowledgeIndex, case: Case) -> bool:
+    """A dispositif explains a card when the case can be among its publics and one of its operators is open
+    to the case (the E2C's parcours does not explain anything for a 26-year-old)."""
+    record = index.dispositifs.get(chunk.record_id) if chunk.kind == "dispositif" else None
+    if record is None:
+        return True
+    return fits(record.publics, case) and any(not judge(n, case).excluded for n in record.operators)
 
 
 def _theme_weight(chunk: Chunk, index: KnowledgeIndex, wanted: frozenset[str]) -> float:

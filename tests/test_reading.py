@@ -222,3 +222,57 @@ def test_every_rule_says_its_class_and_why() -> None:
     assert all(cue.why for cue in CUES)
     for rule in FIRST_DOORS:
         assert rule.name in ("grants", "first_door") and rule.why and rule.reason
+
+
+# Class "reasons_hold": a dispositif cited on a card is one the case can be among the publics of.
+
+
+def test_reasons_hold_a_youth_only_dispositif_does_not_explain_an_adult_card() -> None:
+    from assistant.audiences import fits
+
+    e2c_parcours = ["jeunes", "decrocheurs", "demandeurs-emploi"]
+    assert fits(e2c_parcours, Case(age=20, status="decrocheur"))
+    assert not fits(e2c_parcours, Case(age=26, status="decrocheur"))
+    # A sheet for job seekers that also names young people is not youth-only.
+    assert fits(["demandeurs-emploi", "jeunes", "personnes-en-situation-de-handicap"],
+                Case(age=35, status="demandeur_emploi"))
+
+
+def test_reasons_hold_a_sheet_defined_by_its_public_needs_the_case_to_be_in_it() -> None:
+    from assistant.audiences import fits
+
+    refugees = ["personnes-exilees", "demandeurs-emploi", "jeunes"]
+    assert not fits(refugees, Case(age=30, status="demandeur_emploi"))
+    assert fits(refugees, Case(age=30, status="demandeur_emploi", flags=("refugie",)))
+    assert fits([], Case(age=30))
+
+
+def test_reasons_hold_over_the_golden_set(knowledge_index, encoder, territory) -> None:  # type: ignore[no-untyped-def]
+    """No card of the golden set cites a dispositif whose publics the case is known not to be among."""
+    from pathlib import Path
+
+    import yaml
+
+    from assistant.audiences import fits
+    from assistant.dialogue import Assistant, MemoryStore
+    from assistant.evaluation import GoldenCase
+
+    assistant = Assistant(knowledge_index, encoder, territory, MemoryStore())
+    golden = Path(__file__).parent / "golden" / "cases.yaml"
+    titles = {d.title: d for d in knowledge_index.dispositifs.values()}
+    checked = 0
+    for raw in yaml.safe_load(golden.read_text(encoding="utf-8")):
+        case = GoldenCase.from_dict(raw)
+        conversation = None
+        for message in case.turns:
+            referral = assistant.turn(message, conversation)
+            conversation = referral.conversation_id
+        understood = referral.understood
+        person = Case(age=understood.age, status=understood.status, needs=understood.needs, flags=understood.flags)
+        for structure in referral.structures:
+            for reason in structure.reasons:
+                for title, dispositif in titles.items():
+                    if title in reason:
+                        checked += 1
+                        assert fits(dispositif.publics, person), (case.id, structure.name, title)
+    assert checked > 50
