@@ -817,7 +817,9 @@ OTHER_SENSES: tuple[Sense, ...] = (
 )
 
 # A business project said the way people say it ("ouvrir une épicerie", "lancer une activité de vente en
-# ligne", "reprendre le bar-tabac"): a verb of creating, then within three words what is created.
+# ligne", "reprendre le bar-tabac"): a verb of creating, then within three words what is created. Class
+# "in_scope": creating or taking over an activity is a case of the SPRO (CCI, CMA, Chambre d'agriculture), never
+# to be refused for want of the word "entreprise".
 CREATION_PATTERNS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (
         ("ouvrir", "creer", "monter", "lancer", "reprendre", "racheter", "ouvre", "cree", "monte", "lance"),
@@ -834,10 +836,6 @@ CREATION_PATTERNS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 CREATION_PHRASES: tuple[str, ...] = (
     "a son compte", "a mon compte", "a leur compte", "se lancer comme", "se lancer dans", "se lancer en",
     "s installer comme", "devenir entrepreneur", "devenir auto entrepreneur",
-)
-CREATION_WHY = (
-    "Créer ou reprendre une activité est un cas du SPRO (CCI, CMA, Chambre d'agriculture) : il ne doit jamais "
-    "être refusé faute d'avoir employé le mot « entreprise »"
 )
 
 # Leaving school without a diploma is what "décrocheur" means ("a lâché le lycée en novembre", "a quitté le
