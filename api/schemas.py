@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from api import messages
-from api.store import DayStats, Feedback, FeedbackKind, JobStatus, QuestionStats, Rating, ReindexJob
+from api.store import DayStats, Feedback, FeedbackKind, JobStatus, QuestionStats, Rating, ReindexJob, ReportStatus
 from assistant.referral import (
     Clarification,
     ContactInfo,
@@ -273,14 +274,28 @@ class StructureOut(ApiModel):
     contacts: list[ContactOut] = Field(description="Contacts issus des données officielles")
     excerpts: list[ExcerptOut] = Field(description="Extraits de la base")
     contact_reported: bool = Field(
-        default=False, description="Un contact de cette structure a été signalé comme erroné et reste à vérifier"
+        default=False,
+        description=(
+            "Un contact de cette structure est à afficher comme signalé : erreur confirmée par un administrateur, "
+            "ou plusieurs signalements indépendants (voir `contact_report`) ; un seul clic ne suffit jamais"
+        ),
+    )
+    contact_report: ReportStatus = Field(
+        default="none",
+        description=(
+            "État des signalements « contact erroné » : none (aucun en cours), pending (moins que le seuil "
+            "SPRO_CONTACT_REPORT_THRESHOLD de conversations distinctes, rien à afficher), reported (seuil atteint, "
+            "pas encore vérifié), confirmed (erreur confirmée par un administrateur)"
+        ),
+        examples=["none"],
     )
     distance_km: float | None = Field(
         description="Distance à vol d'oiseau du centre de la commune de la personne au site, en km", examples=[9.5]
     )
 
     @classmethod
-    def from_domain(cls, result: StructureResult, reported: frozenset[str] = frozenset()) -> StructureOut:
+    def from_domain(cls, result: StructureResult, reports: Mapping[str, ReportStatus] | None = None) -> StructureOut:
+        report = (reports or {}).get(result.id, "none")
         return cls(
             id=result.id,
             name=result.name,
@@ -290,7 +305,8 @@ class StructureOut(ApiModel):
             departments=list(result.departments),
             contacts=[ContactOut.from_domain(c) for c in result.contacts],
             excerpts=[ExcerptOut.from_domain(e) for e in result.excerpts],
-            contact_reported=result.id in reported,
+            contact_reported=report in ("reported", "confirmed"),
+            contact_report=report,
             distance_km=result.distance_km,
         )
 
@@ -324,14 +340,16 @@ class ChatOut(ApiModel):
     sources: list[SourceOut] = Field(description="Sources citées")
 
     @classmethod
-    def from_domain(cls, referral: Referral, turn: int, reported: frozenset[str] = frozenset()) -> ChatOut:
+    def from_domain(
+        cls, referral: Referral, turn: int, reports: Mapping[str, ReportStatus] | None = None
+    ) -> ChatOut:
         return cls(
             conversation_id=referral.conversation_id,
             turn=turn,
             reply=referral.reply,
             clarification=ClarificationOut.from_domain(referral.clarification) if referral.clarification else None,
             understood=UnderstoodOut.from_domain(referral.understood),
-            structures=[StructureOut.from_domain(s, reported) for s in referral.structures],
+            structures=[StructureOut.from_domain(s, reports) for s in referral.structures],
             sources=[SourceOut.from_domain(s) for s in referral.sources],
         )
 
@@ -345,11 +363,11 @@ class SearchOut(ApiModel):
     sources: list[SourceOut] = Field(description="Sources citées")
 
     @classmethod
-    def from_domain(cls, referral: Referral, reported: frozenset[str] = frozenset()) -> SearchOut:
+    def from_domain(cls, referral: Referral, reports: Mapping[str, ReportStatus] | None = None) -> SearchOut:
         return cls(
             reply=referral.reply,
             understood=UnderstoodOut.from_domain(referral.understood),
-            structures=[StructureOut.from_domain(s, reported) for s in referral.structures],
+            structures=[StructureOut.from_domain(s, reports) for s in referral.structures],
             sources=[SourceOut.from_domain(s) for s in referral.sources],
         )
 

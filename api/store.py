@@ -55,6 +55,12 @@ Rating = Literal["up", "down"]
 FeedbackKind = Literal["contact_errone", "non_pertinent", "autre"]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 FeedbackFilter = Literal["open", "resolved", "all"]
+# An admin's verdict on a reported contact: wrong ("confirmed"), or checked and right ("cleared").
+ContactReview = Literal["confirmed", "cleared"]
+# What the faces show of a structure's contact: "none" (no open report), "pending" (fewer independent reports
+# than the threshold, not shown as reported), "reported" (several independent reports, not reviewed yet),
+# "confirmed" (an admin confirmed it is wrong).
+ReportStatus = Literal["none", "pending", "reported", "confirmed"]
 
 # Job ids as create_job makes them: anything else is unknown without asking the database.
 JOB_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
@@ -121,6 +127,15 @@ feedback = Table(
     Column("channel", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
+)
+
+# One row per reviewed structure: the latest verdict. Reports sent after a "cleared" verdict count anew.
+contact_reviews = Table(
+    "contact_reviews",
+    metadata,
+    Column("structure_id", String(200), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_at", UTCDateTime, nullable=False),
 )
 
 reindex_jobs = Table(
@@ -455,6 +470,57 @@ class Store:
             )
             row = tx.execute(select(feedback).where(feedback.c.id == feedback_id)).first()
         return _feedback(row._mapping) if row is not None else None
+
+    # --- reported contacts ------------------------------------------------------------------------------------
+
+    def review_contact(self, structure_id: str, status: ContactReview) -> None:
+        """Record an admin's verdict on a structure's contact (the review itself is the living directory's)."""
+        values = {"status": status, "reviewed_at": self._clock()}
+        with self._tx() as tx:
+            statement = self._insert(contact_reviews).values(structure_id=structure_id, **values)
+            tx.execute(statement.on_conflict_do_update(index_elements=["structure_id"], set_=values))
+
+    def contact_reports(self, structure_ids: Iterable[str], threshold: int) -> dict[str, ReportStatus]:
+        """Each structure's report status; one anonymous click never marks a contact as wrong for everyone.
+
+        Reports count once per conversation (a counsellor clicking twice, or on two turns, is one report), only
+        while open (an admin who resolves them has dealt with them) and only after the latest "cleared" review.
+        Structures with nothing to say are left out (status "none").
+        """
+        ids = sorted(set(structure_ids))
+        if not ids:
+            return {}
+        with self._tx() as tx:
+            reviews = {
+                row.structure_id: (row.status, row.reviewed_at)
+                for row in tx.execute(
+                    select(contact_reviews).where(contact_reviews.c.structure_id.in_(ids))
+                )
+            }
+            reports = tx.execute(
+                select(feedback.c.structure_id, feedback.c.conversation_id, feedback.c.created_at).where(
+                    feedback.c.kind == "contact_errone",
+                    feedback.c.resolved_at.is_(None),
+                    feedback.c.structure_id.in_(ids),
+                )
+            ).all()
+        reporters: dict[str, set[str]] = {}
+        for row in reports:
+            review = reviews.get(row.structure_id)
+            if review is not None and review[0] == "cleared" and row.created_at <= review[1]:
+                continue
+            reporters.setdefault(str(row.structure_id), set()).add(str(row.conversation_id))
+        statuses: dict[str, ReportStatus] = {}
+        for structure_id in ids:
+            review = reviews.get(structure_id)
+            count = len(reporters.get(structure_id, ()))
+            if review is not None and review[0] == "confirmed":
+                statuses[structure_id] = "confirmed"
+            elif count >= threshold:
+                statuses[structure_id] = "reported"
+            elif count:
+                statuses[structure_id] = "pending"
+        return statuses
 
     # --- re-index jobs ----------------------------------------------------------------------------------------
 

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
             "a version published by `spro ingest` or another API process is served within that delay"
         ),
     )
+    contact_report_threshold: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Independent 'contact erroné' reports (distinct conversations, still open) after which a contact is "
+            "shown as reported before any admin review"
+        ),
+    )
     teams_app_id: str | None = Field(default=None, description="Microsoft app (bot) id for the Teams endpoint")
     teams_app_secret: SecretStr | None = Field(default=None, description="Microsoft app secret")
     teams_tenant_id: str | None = Field(default=None, description="Azure AD tenant of a single-tenant bot")

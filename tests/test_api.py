@@ -99,8 +99,9 @@ def test_chat_answer_has_exactly_the_documented_shape(client: TestClient) -> Non
     for structure in body["structures"]:
         assert set(structure) == {
             "id", "name", "network", "score", "reasons", "departments", "contacts", "excerpts", "contact_reported",
-            "distance_km",
+            "contact_report", "distance_km",
         }
+        assert structure["contact_report"] == "none" and structure["contact_reported"] is False
         assert isinstance(structure["score"], float)
         for contact in structure["contacts"]:
             assert set(contact) == {

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import AfterValidator
 
 from api import messages
-from api.deps import ServedDep, SettingsDep
+from api.deps import ServedDep, SettingsDep, StoreDep
 from api.errors import ApiError, ErrorCode
 from api.places import commune_of
 from api.routes import errors_doc
@@ -79,6 +79,8 @@ def network(network_id: IdPath, served: ServedDep) -> NetworkDetailOut:
 )
 def structures(
     served: ServedDep,
+    store: StoreDep,
+    settings: SettingsDep,
     network: Annotated[NetworkId | None, Query(description="Réseau (code)")] = None,
     department: Annotated[DepartmentCode | None, Query(description="Département desservi")] = None,
     commune: Annotated[
@@ -104,12 +106,18 @@ def structures(
     else:
         sites = directory.structures(network, department)
     page = sites[offset : offset + limit]
+    # One report changes nothing for others; several independent ones, or an admin's confirmation, do.
+    reports = store.contact_reports((s.id for s in page), settings.contact_report_threshold)
     return StructurePageOut(
         total=len(sites),
         limit=limit,
         offset=offset,
-        # A report never changes what others see (it waits in the admins' queue); an editor's review will (issue 14).
-        items=[StructureSummaryOut.from_record(s, directory.departments_served(s), False) for s in page],
+        items=[
+            StructureSummaryOut.from_record(
+                s, directory.departments_served(s), reports.get(s.id) in ("reported", "confirmed")
+            )
+            for s in page
+        ],
     )
 
 
@@ -120,7 +128,7 @@ def structures(
     response_model=StructureDetailOut,
     responses=errors_doc(404, 422, 429, 503),
 )
-def structure(structure_id: IdPath, served: ServedDep, settings: SettingsDep) -> StructureDetailOut:
+def structure(structure_id: IdPath, served: ServedDep, settings: SettingsDep, store: StoreDep) -> StructureDetailOut:
     index = served.runtime.index
     site = index.structures.get(structure_id)
     if site is None:
@@ -128,7 +136,7 @@ def structure(structure_id: IdPath, served: ServedDep, settings: SettingsDep) ->
     return StructureDetailOut.from_site(
         site,
         served.assistant.directory.departments_served(site),
-        False,  # a report never changes what others see
+        store.contact_reports([site.id], settings.contact_report_threshold).get(site.id) in ("reported", "confirmed"),
         index.sources.get(site.source_id),
         settings.show_personal_emails,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
 
 from api import conversation, messages
-from api.deps import FairTurnDep, ServedDep, StoreDep
+from api.deps import FairTurnDep, ServedDep, SettingsDep, StoreDep
 from api.errors import ApiError, ErrorCode
 from api.places import commune_of
 from api.routes import errors_doc
@@ -60,11 +60,12 @@ def _context(
     responses=errors_doc(400, 413, 422, 429, 503),
     dependencies=[FairTurnDep],
 )
-def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
+def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep) -> ChatOut:
     context_in = body.context or ContextIn()
     context = _context(served, context_in.department, context_in.commune, tuple(body.remove))
     exchange = conversation.converse(served, store, body.message, body.conversation_id, context)
-    return ChatOut.from_domain(exchange.referral, exchange.turn)
+    reports = store.contact_reports((s.id for s in exchange.referral.structures), settings.contact_report_threshold)
+    return ChatOut.from_domain(exchange.referral, exchange.turn, reports)
 
 
 @router.get(
@@ -80,6 +81,8 @@ def chat(body: ChatIn, served: ServedDep, store: StoreDep) -> ChatOut:
 )
 def search(
     served: ServedDep,
+    store: StoreDep,
+    settings: SettingsDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=QUERY_MAX, description="La situation, en texte libre",
@@ -101,7 +104,9 @@ def search(
         raise ApiError(ErrorCode.UNKNOWN_PUBLIC, messages.UNKNOWN_PUBLIC.format(value=public[:60]))
     query = f"{q} ({PUBLIC_LABELS[public]})" if public else q
     context = _context(served, department, commune)
-    return SearchOut.from_domain(conversation.search(served, query, context, age))
+    referral = conversation.search(served, query, context, age)
+    reports = store.contact_reports((s.id for s in referral.structures), settings.contact_report_threshold)
+    return SearchOut.from_domain(referral, reports)
 
 
 @router.delete(
