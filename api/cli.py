@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -359,6 +360,57 @@ def serve(
         extra_sources=source or [],
         build=build if build_if_missing else None,
     )
+
+
+@app.command()
+def digest(
+    since: Annotated[datetime, typer.Option("--since", help="Début de la période (AAAA-MM-JJ)", formats=["%Y-%m-%d"])],
+    until: Annotated[
+        datetime | None, typer.Option("--until", help="Fin de la période, exclue (défaut : maintenant)",
+                                      formats=["%Y-%m-%d"])
+    ] = None,
+    department: Annotated[
+        list[str] | None, typer.Option("--department", "-d", help="Département des sites retenus (répétable)")
+    ] = None,
+    network: Annotated[list[str] | None, typer.Option("--network", "-n", help="Réseau retenu (répétable)")] = None,
+    html: Annotated[bool, typer.Option("--html", help="Écrire la version HTML plutôt que le texte")] = False,
+    send: Annotated[
+        bool, typer.Option("--send", help="Envoyer par SMTP aux destinataires (SPRO_DIGEST_RECIPIENTS ou --to)")
+    ] = False,
+    to: Annotated[list[str] | None, typer.Option("--to", help="Destinataire (répétable)")] = None,
+) -> None:
+    """« Quoi de neuf » : les changements de la base sur une période, par réseau et par département."""
+    from api.digest import render
+    from api.digest import send as send_mail
+    from knowledge.changes import digest as period_digest
+    from knowledge.changes import read_changes
+    from knowledge.index import Records, current_dir
+    from knowledge.referentials import DEPARTMENTS, NETWORK_IDS
+
+    settings = Settings()
+    unknown = [d for d in department or [] if d not in DEPARTMENTS] + [n for n in network or [] if n not in NETWORK_IDS]
+    if unknown:
+        console.print(f"[red]Département ou réseau inconnu : {', '.join(unknown)}[/red]")
+        raise typer.Exit(2)
+    start = since.replace(tzinfo=UTC)
+    end = until.replace(tzinfo=UTC) if until else datetime.now(UTC)
+    period = period_digest(read_changes(settings.index_dir), start, end, departments=department or (),
+                           networks=network or ())
+    served = current_dir(settings.index_dir)
+    records = served / "records.json" if served else None
+    names = {str(n.id): n.name for n in Records.from_json(records.read_text(encoding="utf-8")).networks} if (
+        records is not None and records.is_file()) else {}
+    rendered = render(period, names, settings.public_url)
+    if not send:
+        sys.stdout.write(rendered.html if html else rendered.text)
+        return
+    recipients = list(to or settings.digest_recipients)
+    if settings.smtp_host is None or not recipients:
+        console.print("[red]Envoi impossible : configurez SPRO_SMTP_HOST et des destinataires "
+                      "(SPRO_DIGEST_RECIPIENTS ou --to).[/red]")
+        raise typer.Exit(2)
+    count = send_mail(rendered, settings, recipients, datetime.now(UTC))
+    console.print(f"Résumé envoyé à {count} destinataire(s).")
 
 
 @app.command("teams-package")

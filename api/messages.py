@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 NOT_FOUND = "Aucune ressource à cette adresse."
 METHOD_NOT_ALLOWED = "Méthode HTTP non autorisée sur cette adresse."
 INVALID_JSON = "Le corps de la requête n'est pas un JSON valide."
@@ -68,3 +70,36 @@ VALIDATION_REASONS: dict[str, str] = {
     "string_unicode": "texte Unicode invalide",
 }
 GENERIC_REASON = "valeur invalide"
+
+# "Quoi de neuf": the digest, its page and its Atom feed.
+CHANGE_LABELS: dict[str, str] = {
+    "added": "Nouveau",
+    "removed": "Retiré",
+    "rewritten": "Modifié",
+    "contact_changed": "Contact modifié",
+}
+CHANGE_FIELD_LABELS: dict[str, str] = {
+    "phone": "téléphone",
+    "email": "courriel",
+    "address": "adresse",
+    "postcode": "code postal",
+    "commune": "commune",
+    "url": "site internet",
+    "hours": "horaires",
+}
+FEED_TITLE = "Expert SPRO — Quoi de neuf"
+FEED_SUBTITLE = (
+    "Dispositifs, offres de service et sites du SPRO Auvergne-Rhône-Alpes ajoutés, retirés ou modifiés à chaque "
+    "mise à jour de la base"
+)
+DIGEST_EMPTY = "Aucun changement dans la base pendant cette période."
+
+
+def digest_subject(since: datetime, until: datetime, empty: bool) -> str:
+    period = f"du {since:%d/%m/%Y} au {until:%d/%m/%Y}"
+    return f"Expert SPRO — Quoi de neuf {period}" + (" : aucun changement" if empty else "")
+
+
+def feed_entry_title(published: datetime, count: int) -> str:
+    plural = "s" if count > 1 else ""
+    return f"Mise à jour du {published:%d/%m/%Y} : {count} changement{plural}"

@@ -24,10 +24,11 @@ from ingest.sources.base import Loaded, Problem
 from ingest.sources.discovery import load_paths
 from ingest.sources.embedded_directory import load_embedded_directory
 from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
+from knowledge.changes import ChangeSet, diff, write_changes
 from knowledge.directory.merge import merge_sites
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
-from knowledge.model import Chunk, Source
+from knowledge.model import Chunk, Dispositif, Network, Source, Structure
 from knowledge.territory import Territory
 
 log = logging.getLogger(__name__)
@@ -193,11 +194,18 @@ def build_index(
                 records,
             )
             _validate(staged, encoder)
+            previous = _served_records(root)
             publish(root, staged, version)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         progress.advance(1)
+        write_changes(root, ChangeSet(
+            version=version,
+            previous=served.version if served is not None else None,
+            published_at=datetime.now(UTC),
+            entries=diff(*previous, records.networks, records.dispositifs, records.structures) if previous else (),
+        ))
         report.version = version
         report.published = True
         report.seconds = time.perf_counter() - started
@@ -274,6 +282,16 @@ def _validate(staged: Path, encoder: Encoder) -> None:
     probe = encoder.encode_queries(["orientation"])[0]
     if not index.dense_search(probe, 1):
         raise BuildFailed("la nouvelle version ne répond pas à une requête de contrôle")
+
+
+def _served_records(root: Path) -> tuple[tuple[Network, ...], tuple[Dispositif, ...], tuple[Structure, ...]] | None:
+    """The networks, dispositifs and sites of the version being served, to tell what the new one changes."""
+    served = current_dir(root)
+    path = served / "records.json" if served is not None else None
+    if path is None or not path.is_file():
+        return None
+    records = Records.from_json(path.read_text(encoding="utf-8"))
+    return records.networks, records.dispositifs, records.structures
 
 
 def _served_manifest(root: Path, encoder_name: str) -> Manifest | None:

@@ -156,6 +156,23 @@ class Settings(BaseSettings):
             "worker and replica); 'auto': the database with PostgreSQL or several workers, memory otherwise"
         ),
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address at which counsellors reach the service: links of the digest and of the Atom feed",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that sends the digest; none = nothing is ever sent (the default)"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_user: str | None = Field(default=None, description="SMTP login, when the server asks for one")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    digest_sender: str = Field(
+        default="expert-spro@localhost", description="From address of the digest e-mails"
+    )
+    digest_recipients: list[str] = Field(
+        default_factory=list, description="Addresses (JSON list) that `spro digest --send` sends the digest to"
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

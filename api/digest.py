@@ -1,0 +1,124 @@
+"""The "Quoi de neuf" faces: the digest of a period as e-mail-ready HTML and plain text, the Atom feed, and the
+SMTP sending (a setting; nothing is sent by default)."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api import messages
+from knowledge.changes import ChangeSet, Digest, Entry
+from knowledge.referentials import DEPARTMENTS
+from knowledge.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+FEED_ENTRIES = 50
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["french_date"] = lambda d: d.strftime("%d/%m/%Y")
+    return env
+
+
+def link(public_url: str, entry: Entry) -> str:
+    """The guide page of what changed: the sheet's page, or the guide of the site's department."""
+    base = public_url.rstrip("/")
+    if entry.kind == "network":
+        return f"{base}/annuaire/reseau/{entry.record_id}"
+    if entry.kind == "dispositif":
+        return f"{base}/annuaire/dispositif/{entry.record_id}"
+    return f"{base}/annuaire/{entry.departments[0]}" if entry.departments else f"{base}/annuaire"
+
+
+def render(digest: Digest, network_names: Mapping[str, str], public_url: str) -> Rendered:
+    """The digest as an e-mail: a subject, a plain-text part and an HTML part with the same content and links."""
+    context = {
+        "digest": digest,
+        "names": network_names,
+        "departments": DEPARTMENTS,
+        "labels": messages.CHANGE_LABELS,
+        "fields": messages.CHANGE_FIELD_LABELS,
+        "link": lambda entry: link(public_url, entry),
+        "guide": public_url.rstrip("/") + "/annuaire",
+        "empty_text": messages.DIGEST_EMPTY,
+    }
+    env = _environment()
+    subject = messages.digest_subject(digest.since, digest.until, digest.empty)
+    return Rendered(
+        subject=subject,
+        text=env.get_template("digest.txt").render(subject=subject, **context),
+        html=env.get_template("digest.html").render(subject=subject, **context),
+    )
+
+
+def atom(changesets: Sequence[ChangeSet], network_names: Mapping[str, str], public_url: str) -> bytes:
+    """One feed entry per published version that changed something, newest first, each linking to the guide."""
+    base = public_url.rstrip("/")
+    feed = FeedGenerator()
+    feed.id(f"{base}/nouveautes")
+    feed.title(messages.FEED_TITLE)
+    feed.subtitle(messages.FEED_SUBTITLE)
+    feed.link(href=f"{base}/nouveautes.atom", rel="self")
+    feed.link(href=f"{base}/nouveautes", rel="alternate")
+    feed.language("fr")
+    changed = [c for c in changesets if c.entries][-FEED_ENTRIES:]
+    updated = max((c.published_at for c in changed), default=None)
+    if updated is not None:
+        feed.updated(updated)
+    for changes in changed:  # feedgen lists the entries it was given last first
+        item = feed.add_entry()
+        item.id(f"{base}/nouveautes#{changes.version}")
+        item.title(messages.feed_entry_title(changes.published_at, len(changes.entries)))
+        item.published(changes.published_at)
+        item.updated(changes.published_at)
+        item.link(href=f"{base}/nouveautes#{changes.version}")
+        lines = [
+            f"{messages.CHANGE_LABELS[e.change]} : {e.title} ({network_names.get(e.networks[0], e.networks[0])})"
+            if e.networks else f"{messages.CHANGE_LABELS[e.change]} : {e.title}"
+            for e in changes.entries
+        ]
+        item.content("\n".join(lines), type="text")
+    return bytes(feed.atom_str(pretty=True))
+
+
+def send(rendered: Rendered, settings: Settings, recipients: Sequence[str], now: datetime) -> int:
+    """Send the digest to each recipient (one message each, no address disclosed to the others); returns the
+    number sent. Refuses when no SMTP server is configured."""
+    if settings.smtp_host is None:
+        raise RuntimeError("no SMTP server configured (SPRO_SMTP_HOST)")
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user and settings.smtp_password is not None:
+            smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+        for recipient in recipients:
+            message = EmailMessage()
+            message["Subject"] = rendered.subject
+            message["From"] = settings.digest_sender
+            message["To"] = recipient
+            message["Date"] = now.strftime("%a, %d %b %Y %H:%M:%S %z")
+            message.set_content(rendered.text)
+            message.add_alternative(rendered.html, subtype="html")
+            smtp.send_message(message)
+    return len(recipients)
