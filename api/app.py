@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RateLimitMiddleware
-from api.routes import admin, catalogue, chat, docs, feedback, health, news, web
+from api.routes import admin, catalogue, chat, docs, feedback, health, news, subscriptions, web
+from api.routes.guide import mount_guide
 from api.runtime import Runtime
 from api.services import LifespanState, Services
 from api.teams import MESSAGES_PATH, mount_teams
@@ -82,9 +83,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.openapi = _openapi_with_one_error_shape(app)  # type: ignore[method-assign]
-    for router in (chat.router, catalogue.router, feedback.router, admin.router, health.router, news.router):
+    for router in (chat.router, catalogue.router, feedback.router, admin.router, health.router, news.router,
+                   subscriptions.router):
         app.include_router(router)
     web.mount_web(app)
+    mount_guide(app)
     docs.mount_docs(app)
     mount_teams(app, services)
     # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.

@@ -375,13 +375,15 @@ def digest(
     network: Annotated[list[str] | None, typer.Option("--network", "-n", help="Réseau retenu (répétable)")] = None,
     html: Annotated[bool, typer.Option("--html", help="Écrire la version HTML plutôt que le texte")] = False,
     send: Annotated[
-        bool, typer.Option("--send", help="Envoyer par SMTP aux destinataires (SPRO_DIGEST_RECIPIENTS ou --to)")
+        bool, typer.Option("--send", help="Envoyer par SMTP aux abonnés confirmés et à SPRO_DIGEST_RECIPIENTS "
+                                          "(ou seulement à --to)")
     ] = False,
     to: Annotated[list[str] | None, typer.Option("--to", help="Destinataire (répétable)")] = None,
 ) -> None:
     """« Quoi de neuf » : les changements de la base sur une période, par réseau et par département."""
-    from api.digest import render
-    from api.digest import send as send_mail
+    from api.digest import Outgoing, deliver, render, unsubscribe_url
+    from api.store import Store
+    from api.subscriptions import Subscriptions
     from knowledge.changes import digest as period_digest
     from knowledge.changes import read_changes
     from knowledge.index import Records, current_dir
@@ -404,13 +406,26 @@ def digest(
     if not send:
         sys.stdout.write(rendered.html if html else rendered.text)
         return
-    recipients = list(to or settings.digest_recipients)
-    if settings.smtp_host is None or not recipients:
-        console.print("[red]Envoi impossible : configurez SPRO_SMTP_HOST et des destinataires "
-                      "(SPRO_DIGEST_RECIPIENTS ou --to).[/red]")
+    if settings.smtp_host is None:
+        console.print("[red]Envoi impossible : aucun serveur SMTP (SPRO_SMTP_HOST).[/red]")
         raise typer.Exit(2)
-    count = send_mail(rendered, settings, recipients, datetime.now(UTC))
-    console.print(f"Résumé envoyé à {count} destinataire(s).")
+    changes = read_changes(settings.index_dir)
+    outgoing = [Outgoing(r, rendered) for r in (to or settings.digest_recipients)] if not period.empty else []
+    if not to:
+        # Each confirmed subscriber gets the digest of their own departments and networks, when not empty.
+        store = Store(settings.store_url, conversation_ttl=settings.conversation_ttl)
+        try:
+            for subscriber in Subscriptions(store).confirmed():
+                own = period_digest(changes, start, end, departments=subscriber.departments,
+                                    networks=subscriber.networks)
+                if not own.empty:
+                    link = unsubscribe_url(settings.public_url, subscriber.token)
+                    outgoing.append(Outgoing(subscriber.email, render(own, names, settings.public_url, link), link))
+        finally:
+            store.dispose()
+    count = deliver(outgoing, settings, datetime.now(UTC)) if outgoing else 0
+    console.print(f"Résumé envoyé à {count} destinataire(s)." if count else "Rien à envoyer : aucun changement "
+                  "pour les destinataires pendant cette période.")
 
 
 @app.command("teams-package")

@@ -3,11 +3,13 @@ SMTP sending (a setting; nothing is sent by default)."""
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
@@ -20,6 +22,8 @@ from knowledge.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 FEED_ENTRIES = 50
+# Headers up to RFC 5322's 998 characters: folding would encode a long List-Unsubscribe URL and break it.
+HEADERS_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Rendered:
     html: str
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -51,7 +55,9 @@ def link(public_url: str, entry: Entry) -> str:
     return f"{base}/annuaire/{entry.departments[0]}" if entry.departments else f"{base}/annuaire"
 
 
-def render(digest: Digest, network_names: Mapping[str, str], public_url: str) -> Rendered:
+def render(
+    digest: Digest, network_names: Mapping[str, str], public_url: str, unsubscribe: str | None = None
+) -> Rendered:
     """The digest as an e-mail: a subject, a plain-text part and an HTML part with the same content and links."""
     context = {
         "digest": digest,
@@ -62,8 +68,11 @@ def render(digest: Digest, network_names: Mapping[str, str], public_url: str) ->
         "link": lambda entry: link(public_url, entry),
         "guide": public_url.rstrip("/") + "/annuaire",
         "empty_text": messages.DIGEST_EMPTY,
+        "unsubscribe": unsubscribe,
+        "subscribe": public_url.rstrip("/") + "/abonnements",
+        "feed": public_url.rstrip("/") + "/nouveautes.atom",
     }
-    env = _environment()
+    env = environment()
     subject = messages.digest_subject(digest.since, digest.until, digest.empty)
     return Rendered(
         subject=subject,
@@ -102,23 +111,60 @@ def atom(changesets: Sequence[ChangeSet], network_names: Mapping[str, str], publ
     return bytes(feed.atom_str(pretty=True))
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for one recipient; with an unsubscribe link, the RFC 8058 one-click headers go with it."""
+
+    recipient: str
+    rendered: Rendered
+    unsubscribe_url: str | None = None
+
+
 def send(rendered: Rendered, settings: Settings, recipients: Sequence[str], now: datetime) -> int:
-    """Send the digest to each recipient (one message each, no address disclosed to the others); returns the
-    number sent. Refuses when no SMTP server is configured."""
+    """Send one rendered message to each recipient (no address disclosed to the others); returns the number
+    sent. Refuses when no SMTP server is configured."""
+    return deliver([Outgoing(r, rendered) for r in recipients], settings, now)
+
+
+def deliver(outgoing: Sequence[Outgoing], settings: Settings, now: datetime) -> int:
+    """Send each message over one SMTP session; refuses when no SMTP server is configured."""
     if settings.smtp_host is None:
-        raise RuntimeError("no SMTP server configured (SPRO_SMTP_HOST)")
+        raise MailUnavailable("no SMTP server configured (SPRO_SMTP_HOST)")
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_user and settings.smtp_password is not None:
             smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
-        for recipient in recipients:
-            message = EmailMessage()
-            message["Subject"] = rendered.subject
+        for item in outgoing:
+            message = EmailMessage(policy=HEADERS_POLICY)
+            message["Subject"] = item.rendered.subject
             message["From"] = settings.digest_sender
-            message["To"] = recipient
-            message["Date"] = now.strftime("%a, %d %b %Y %H:%M:%S %z")
-            message.set_content(rendered.text)
-            message.add_alternative(rendered.html, subtype="html")
+            message["To"] = item.recipient
+            message["Date"] = format_datetime(now)
+            if item.unsubscribe_url:
+                message["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
+                message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            message.set_content(item.rendered.text)
+            message.add_alternative(item.rendered.html, subtype="html")
             smtp.send_message(message)
-    return len(recipients)
+    return len(outgoing)
+
+
+class MailUnavailable(RuntimeError):
+    """No SMTP server is configured: nothing can be sent."""
+
+
+def confirmation(public_url: str, token: str) -> Rendered:
+    """The message that asks the address's owner to confirm the subscription."""
+    base = public_url.rstrip("/")
+    context = {"confirm": f"{base}/abonnements/confirmer?jeton={token}", "guide": f"{base}/annuaire"}
+    env = environment()
+    return Rendered(
+        subject=messages.CONFIRM_SUBJECT,
+        text=env.get_template("confirm.txt").render(**context),
+        html=env.get_template("confirm.html").render(**context),
+    )
+
+
+def unsubscribe_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/abonnements/desinscrire?jeton={token}"

@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     TURN_AHEAD = "turn_ahead"
     UNKNOWN_CONVERSATION = "unknown_conversation"
     STRUCTURE_NOT_SHOWN = "structure_not_shown"
+    MAIL_UNAVAILABLE = "mail_unavailable"
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -71,6 +72,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.TURN_AHEAD: 422,
     ErrorCode.UNKNOWN_CONVERSATION: 404,
     ErrorCode.STRUCTURE_NOT_SHOWN: 422,
+    ErrorCode.MAIL_UNAVAILABLE: 503,
 }
 
 # Framework statuses (routing, body parsing) -> our codes.

@@ -103,3 +103,10 @@ def digest_subject(since: datetime, until: datetime, empty: bool) -> str:
 def feed_entry_title(published: datetime, count: int) -> str:
     plural = "s" if count > 1 else ""
     return f"Mise à jour du {published:%d/%m/%Y} : {count} changement{plural}"
+
+
+CONFIRM_SUBJECT = "Expert SPRO — confirmez votre abonnement à « Quoi de neuf »"
+MAIL_UNAVAILABLE = (
+    "L'envoi de courriels n'est pas configuré sur ce service : l'abonnement est impossible pour l'instant."
+)
+SUBSCRIPTION_PENDING = "Un courriel de confirmation a été envoyé à cette adresse : suivez son lien pour vous abonner."

@@ -191,3 +191,98 @@ def test_diff_tells_sites_opened_and_closed() -> None:
     opened = Structure(id="s3", name="Site ouvert", network="cio", department="69", source_id="s")
     entries = diff((), (), (kept, closed), (), (), (kept, opened))
     assert [(e.record_id, e.change) for e in entries] == [("s2", "removed"), ("s3", "added")]
+
+
+def _mail_settings(changed_base: dict[str, Any], tmp_path: Path, port: int | None) -> Settings:
+    return Settings(
+        data_dir=changed_base["root"].parent, database_url=f"sqlite:///{tmp_path / 'spro.db'}",
+        public_url="http://testserver", smtp_host="127.0.0.1" if port else None, smtp_port=port or 587,
+        smtp_starttls=False, digest_sender="spro@example.fr",
+    )
+
+
+def _link(message: Message, path: str) -> str:
+    text = next(p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/plain")
+    start = text.index(f"http://testserver{path}")
+    return text[start:].split()[0].removeprefix("http://testserver")
+
+
+def test_subscribing_confirming_receiving_and_unsubscribing_in_one_click(
+    changed_base: dict[str, Any], smtp_server: tuple[int, _Inbox], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.store import Store
+    from api.subscriptions import Subscriptions
+
+    port, inbox = smtp_server
+    settings = _mail_settings(changed_base, tmp_path, port)
+    department = changed_base["site"]["department"]
+    with TestClient(create_app(settings)) as client:
+        asked = client.post("/api/abonnements", json={"courriel": "conseillere@example.fr",
+                                                      "departements": [department]})
+        assert asked.status_code == 202, asked.text
+        assert [to for _, to, _ in inbox.messages] == [["conseillere@example.fr"]]
+        confirm = _link(inbox.messages[0][2], "/abonnements/confirmer")
+        assert client.get(confirm).status_code == 200
+        assert client.get(confirm.replace("jeton=", "jeton=x")).status_code == 404
+
+    store = Store(settings.store_url, conversation_ttl=60)
+    try:
+        (subscriber,) = Subscriptions(store).confirmed()
+        assert (subscriber.email, subscriber.departments) == ("conseillere@example.fr", (department,))
+    finally:
+        store.dispose()
+
+    environment = {
+        "SPRO_DATA_DIR": str(settings.data_dir), "SPRO_DATABASE_URL": settings.store_url,
+        "SPRO_PUBLIC_URL": "http://testserver", "SPRO_SMTP_HOST": "127.0.0.1", "SPRO_SMTP_PORT": str(port),
+        "SPRO_SMTP_STARTTLS": "false", "SPRO_DIGEST_SENDER": "spro@example.fr",
+    }
+    since = (changed_base["between"] - timedelta(days=1)).strftime("%Y-%m-%d")
+    result = CliRunner().invoke(cli, ["digest", "--since", since, "--send"], env=environment)
+    assert result.exit_code == 0, result.output
+    digest_mail = inbox.messages[-1][2]
+    assert inbox.messages[-1][1] == ["conseillere@example.fr"]
+    unsubscribe = _link(digest_mail, "/abonnements/desinscrire")
+    assert digest_mail["List-Unsubscribe"] == f"<http://testserver{unsubscribe}>"
+    assert digest_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = next(p.get_payload(decode=True).decode() for p in digest_mail.walk()
+                if p.get_content_type() == "text/plain")
+    assert NEW_PHONE in text
+
+    with TestClient(create_app(settings)) as client:
+        page = client.get(unsubscribe)
+        assert page.status_code == 200 and "<form" in page.text
+        # The mail client's one-click POST (RFC 8058).
+        done = client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200
+    store = Store(settings.store_url, conversation_ttl=60)
+    try:
+        assert Subscriptions(store).confirmed() == []
+    finally:
+        store.dispose()
+
+
+def test_subscribing_needs_a_mail_server_and_a_valid_address(changed_base: dict[str, Any], tmp_path: Path) -> None:
+    with TestClient(create_app(_mail_settings(changed_base, tmp_path, None))) as client:
+        unavailable = client.post("/api/abonnements", json={"courriel": "a@example.fr"})
+        assert unavailable.status_code == 503 and unavailable.json()["error"] == "mail_unavailable"
+        invalid = client.post("/api/abonnements", json={"courriel": "pas une adresse"})
+        assert invalid.status_code == 422 and invalid.json()["error"] == "invalid_request"
+
+
+def test_the_subscription_form_works_without_javascript(
+    changed_base: dict[str, Any], smtp_server: tuple[int, _Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    with TestClient(create_app(_mail_settings(changed_base, tmp_path, port))) as client:
+        form = client.get("/abonnements")
+        assert form.status_code == 200 and 'name="courriel"' in form.text and 'value="38"' in form.text
+        sent = client.post("/abonnements", data={"courriel": "a@example.fr", "departements": ["38", "69"],
+                                                 "reseaux": ["mission_locale"]})
+        assert sent.status_code == 200 and "messagerie" in sent.text
+        assert [to for _, to, _ in inbox.messages] == [["a@example.fr"]]
+        wrong = client.post("/abonnements", data={"courriel": "a@example.fr", "departements": ["99"]})
+        assert wrong.status_code == 422 and "invalides" in wrong.text
