@@ -380,3 +380,16 @@ def test_the_footer_speaks_to_counsellors_before_developers(screen: Screen) -> N
         assert f"« {name} »" in report
         assert last_answer(page).get_by_role("button", name=re.compile(f"^{name}")).count() >= 1
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("message", ["bonjour", "qsdfgh jklm", "quel temps fera-t-il demain ?"])
+def test_a_short_answer_shows_one_text_and_no_empty_chips(screen: Screen, message: str) -> None:
+    page = screen.page
+    page.goto(f"{screen.server.url}/")
+    body = ask(page, message)
+    assert body["structures"] == [] and body["clarification"] is None
+    answer = last_answer(page)
+    assert squash(answer.inner_text()).count(squash(body["reply"])) == 1
+    assert answer.locator(".spro-note").count() == 0, "pas de second texte sous la réponse"
+    assert answer.locator(".spro-case").count() == 0, "pas de bandeau de puces vide"
+    assert_accessible(page)

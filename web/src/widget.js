@@ -261,6 +261,14 @@
     while (el.firstChild) el.removeChild(el.firstChild);
   }
 
+  // Whether the understood case holds anything to show as a chip.
+  function knowsSomething(understood) {
+    return Boolean(
+      understood.age != null || understood.status || understood.commune || understood.department ||
+        (understood.needs && understood.needs.length) || (understood.flags && understood.flags.length)
+    );
+  }
+
   var SVG = "http://www.w3.org/2000/svg";
   var ICONS = {
     chat: "M12 2c5.523 0 10 4.477 10 10s-4.477 10-10 10a9.956 9.956 0 0 1-4.709-1.176L2 22l1.176-5.291A9.956 9.956 0 0 1 2 12C2 6.477 6.477 2 12 2Zm0 2a8 8 0 0 0-8 8c0 1.334.325 2.618.94 3.766l.349.653-.655 2.947 2.947-.655.653.35A7.955 7.955 0 0 0 12 20a8 8 0 0 0 0-16Z",
@@ -1046,8 +1054,9 @@
       );
     }
 
-    // The understood case, as chips to correct: only under the latest answer.
-    if (answer.understood) {
+    // The understood case, as chips to correct: only under the latest answer, and only when something of a case
+    // is understood (no empty chips under "bonjour" or gibberish).
+    if (answer.understood && (structures.length || clarification || knowsSomething(answer.understood))) {
       if (this.caseBar) this.caseBar.remove();
       this.caseBar = h("div", { class: "spro-case", role: "group", "aria-labelledby": this.id("case-title" + n) });
       this.caseBar.setAttribute("data-answer", String(n));
@@ -1064,9 +1073,8 @@
           structures.map(function (s, i) { return h("li", null, self.renderCard(s, i + 1, answer, n)); })
         )
       );
-    } else if (!clarification) {
-      node.appendChild(h("p", { class: "spro-note" }, T.noResult));
     }
+    // With no structure, the reply itself says why (a greeting, an off-topic question): no second text.
 
     var sources = Array.isArray(answer.sources) ? answer.sources : [];
     if (sources.length) {
