@@ -122,7 +122,7 @@ def mount_guide(app: FastAPI) -> None:
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="qui-fait-quoi-{slug}.pdf"'},
+            headers={"Content-Disposition": f'attachment; filename="qui-fait-quoi-{slug}.pdf"'},
         )
 
     @router.get("", response_class=HTMLResponse)
