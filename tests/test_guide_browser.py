@@ -22,7 +22,7 @@ from knowledge.index import KnowledgeIndex
 from knowledge.model import Structure
 from knowledge.territory import Territory
 from tests.test_widget import Session, browser, screenshot_path, server  # noqa: F401 (fixtures)
-from tests.widget_support import LiveServer, axe_violations
+from tests.widget_support import LiveServer, ask, axe_violations, last_answer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -174,3 +174,21 @@ def test_department_guide_on_a_phone_fits_the_screen(browser: Browser, server: L
         opened.assert_clean()
     finally:
         opened.close()
+
+
+def test_widget_page_and_each_answer_link_to_the_guide(session: Session) -> None:
+    page = session.page
+    page.goto(f"{session.server.url}/")
+    footer_link = page.locator("footer.site").get_by_role("link", name="« Qui fait quoi ? »")
+    assert footer_link.get_attribute("href") == "/annuaire"
+    data = ask(page, "jeune de 18 ans à Vienne qui cherche un apprentissage")
+    assert data["understood"]["department"] == "38" and data["structures"]
+    link = last_answer(page).locator(".spro-guide-link a")
+    assert link.get_attribute("href") == f"{session.server.url}/annuaire/38"
+    assert "Isère (38)" in link.inner_text()
+    with page.context.expect_page() as opened:
+        link.click()
+    guide = opened.value
+    guide.wait_for_load_state()
+    assert guide.locator("h1").inner_text() == "Qui fait quoi ? Isère (38)"
+    guide.close()

@@ -123,6 +123,9 @@
     sources: function (n) {
       return n === 1 ? "Source citée" : "Sources citées (" + n + ")";
     },
+    guideLink: function (department) {
+      return "Qui fait quoi ? Le guide du département : " + department;
+    },
     caseTitle: "Situation comprise (cliquez pour corriger)",
     caseAge: "Âge",
     caseStatus: "Situation",
@@ -1075,6 +1078,23 @@
       );
     }
     // With no structure, the reply itself says why (a greeting, an off-topic question): no second text.
+
+    // The territory guide of the department: every other network there, printable, a link to paste.
+    var department = answer.understood && answer.understood.department;
+    if (structures.length && department && LABELS.departments[department]) {
+      node.appendChild(
+        h(
+          "p",
+          { class: "spro-guide-link" },
+          h(
+            "a",
+            { href: this.api.base + "/annuaire/" + encodeURIComponent(department), target: "_blank", rel: "noopener" },
+            T.guideLink(departmentLabel(department)),
+            srOnly(T.newWindow)
+          )
+        )
+      );
+    }
 
     var sources = Array.isArray(answer.sources) ? answer.sources : [];
     if (sources.length) {
