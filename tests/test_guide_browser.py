@@ -2,7 +2,8 @@
 finds a network and its local site, prints the page and downloads the booklet (the site's phone is in both PDFs),
 and axe-core finds no serious or critical violation on any guide page, 404 included.
 
-Screenshots docs/guide-departement.png and docs/guide-mobile.png are written when SPRO_WIDGET_SCREENSHOTS=1.
+Screenshots docs/guide-departement.png, docs/guide-reseau.png and docs/guide-mobile.png are written when
+SPRO_WIDGET_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ def test_counsellor_picks_a_department_finds_a_local_site_prints_it_and_download
     assert re.search(r"à jour (au \d{2}/\d{2}/\d{4}|en \d{2}/\d{4})", card.inner_text())
     assert_accessible(page)
     page.screenshot(path=str(screenshot_path("guide-departement.png", tmp_path)))
+    box = block.bounding_box()
+    assert box is not None
+    clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": min(box["height"], 820)}
+    page.screenshot(path=str(screenshot_path("guide-reseau.png", tmp_path)), full_page=True, clip=clip)
 
     # The browser's print (print stylesheet): the site's phone is in the printed PDF's text.
     printed = pdf_text(page.pdf(format="A4", print_background=True))
