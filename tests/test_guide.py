@@ -216,9 +216,8 @@ def test_network_page_links_to_the_departments_it_serves(
         assert f'href="/annuaire/{code}#reseau-mission_locale"' in page.text
 
 
-def pdf_text(content: bytes) -> tuple[int, str]:
-    reader = PdfReader(io.BytesIO(content))
-    return len(reader.pages), "\n".join(p.extract_text() or "" for p in reader.pages)
+def pdf_pages(content: bytes) -> list[str]:
+    return [p.extract_text() or "" for p in PdfReader(io.BytesIO(content)).pages]
 
 
 @pytest.mark.slow
@@ -230,9 +229,12 @@ def test_commune_booklet_is_a_pdf_with_cover_contents_networks_and_sources(
     response = client.get(f"/annuaire/commune/{GRENOBLE}/livret.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
-    pages, text = pdf_text(response.content)
-    flat = re.sub(r"\s+", " ", text)
+    texts = pdf_pages(response.content)
+    flat = re.sub(r"\s+", " ", "\n".join(texts))
+    pages = len(texts)
     assert pages > 3
+    # Numbered pages ("2 / 20") after a cover that has no number.
+    assert f"1 / {pages}" not in texts[0] and f"2 / {pages}" in texts[1] and f"{pages} / {pages}" in texts[-1]
     assert "Qui fait quoi ?" in flat and "Grenoble (38)" in flat
     # The table of contents gives each network's page number.
     assert re.search(r"Missions Locales ?\.{3,} ?\d+", flat), flat[:2000]
