@@ -109,8 +109,11 @@ def test_counsellor_picks_a_department_finds_a_local_site_prints_it_and_download
     page.screenshot(path=str(screenshot_path("guide-departement.png", tmp_path)))
     box = block.bounding_box()
     assert box is not None
-    clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": min(box["height"], 820)}
-    page.screenshot(path=str(screenshot_path("guide-reseau.png", tmp_path)), full_page=True, clip=clip)
+    page.screenshot(
+        path=str(screenshot_path("guide-reseau.png", tmp_path)),
+        full_page=True,
+        clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": min(box["height"], 820)},
+    )
 
     # The browser's print (print stylesheet): the site's phone is in the printed PDF's text.
     printed = pdf_text(page.pdf(format="A4", print_background=True))
