@@ -117,7 +117,9 @@ def _openapi_with_one_error_shape(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.get("responses", {})
-                if "422" in responses:
+                # A page route documents its own HTML 422 (a form sent back); the others answer the error shape.
+                page = responses.get("422", {}).get("x-page", False)
+                if "422" in responses and not page:
                     responses["422"] = {
                         "description": "Paramètre ou champ invalide (le champ fautif est nommé)",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},

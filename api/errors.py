@@ -72,7 +72,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.TURN_AHEAD: 422,
     ErrorCode.UNKNOWN_CONVERSATION: 404,
     ErrorCode.STRUCTURE_NOT_SHOWN: 422,
-    ErrorCode.MAIL_UNAVAILABLE: 503,
+    ErrorCode.MAIL_UNAVAILABLE: 403,
 }
 
 # Framework statuses (routing, body parsing) -> our codes.

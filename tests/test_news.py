@@ -268,7 +268,7 @@ def test_subscribing_confirming_receiving_and_unsubscribing_in_one_click(
 def test_subscribing_needs_a_mail_server_and_a_valid_address(changed_base: dict[str, Any], tmp_path: Path) -> None:
     with TestClient(create_app(_mail_settings(changed_base, tmp_path, None))) as client:
         unavailable = client.post("/api/abonnements", json={"courriel": "a@example.fr"})
-        assert unavailable.status_code == 503 and unavailable.json()["error"] == "mail_unavailable"
+        assert unavailable.status_code == 403 and unavailable.json()["error"] == "mail_unavailable"
         invalid = client.post("/api/abonnements", json={"courriel": "pas une adresse"})
         assert invalid.status_code == 422 and invalid.json()["error"] == "invalid_request"
 

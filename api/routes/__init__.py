@@ -9,7 +9,7 @@ from api.schemas import ErrorOut
 _DESCRIPTIONS = {
     400: "Corps illisible (JSON invalide)",
     401: "Jeton d'administration absent ou invalide",
-    403: "Administration désactivée (aucun jeton configuré)",
+    403: "Fonction désactivée par la configuration (administration sans jeton, courriel sans serveur SMTP)",
     404: "Ressource inconnue",
     409: "Conflit (une réindexation est déjà en cours)",
     413: "Requête trop volumineuse",
@@ -22,3 +22,11 @@ _DESCRIPTIONS = {
 def errors_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer, all with the one error shape."""
     return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def html_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the statuses a page route answers with an HTML page."""
+    return {
+        status: {"content": {"text/html": {}}, "description": _DESCRIPTIONS[status], "x-page": True}
+        for status in statuses
+    }

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import digest as digest_face
 from api.deps import ServedDep, SettingsDep
+from api.routes import errors_doc
 from api.runtime import Served
 from api.schemas import DepartmentCode
 from knowledge.changes import digest, read_changes
@@ -25,6 +26,7 @@ DEFAULT_DAYS = 90
     summary="Quoi de neuf (page)",
     description="Les changements de la base sur une période, par réseau et, pour les sites, par département.",
     response_class=HTMLResponse,
+    responses=errors_doc(422, 503),
 )
 def news_page(
     settings: SettingsDep,
@@ -46,7 +48,7 @@ def news_page(
     summary="Quoi de neuf (flux Atom)",
     description="Une entrée par mise à jour de la base qui a changé quelque chose, la plus récente en premier.",
     response_class=Response,
-    responses={200: {"content": {"application/atom+xml": {}}}},
+    responses={200: {"content": {"application/atom+xml": {}}}, **errors_doc(503)},
 )
 def news_feed(settings: SettingsDep, served: ServedDep) -> Response:
     body = digest_face.atom(read_changes(settings.index_dir), _names(served), settings.public_url)

@@ -16,6 +16,7 @@ from api import digest as mail
 from api import messages
 from api.deps import ServedDep, SettingsDep, StoreDep
 from api.errors import ApiError, ErrorCode
+from api.routes import errors_doc, html_doc
 from api.schemas import DepartmentCode
 from api.store import Store
 from api.subscriptions import Subscriptions
@@ -61,6 +62,7 @@ def _page(title: str, text: str, status: int = 200, action: str | None = None, b
     description="Envoie un lien de confirmation à l'adresse ; l'abonnement ne vaut qu'une fois ce lien suivi.",
     status_code=202,
     response_model=SubscriptionOut,
+    responses=errors_doc(400, 403, 413, 422, 429),
 )
 async def subscribe(body: SubscriptionIn, request: Request, settings: SettingsDep, store: StoreDep) -> SubscriptionOut:
     if settings.smtp_host is None:
@@ -72,14 +74,16 @@ async def subscribe(body: SubscriptionIn, request: Request, settings: SettingsDe
     return SubscriptionOut(statut="confirmation_envoyee", detail=messages.SUBSCRIPTION_PENDING)
 
 
-@router.get("/abonnements", summary="S'abonner (formulaire)", response_class=HTMLResponse)
+@router.get("/abonnements", summary="S'abonner (formulaire)", response_class=HTMLResponse,
+            responses=errors_doc(503))
 def subscribe_form(served: ServedDep) -> HTMLResponse:
     networks = sorted(((str(n.id), n.name) for n in served.runtime.index.networks.values()), key=lambda p: p[1])
     html = mail.environment().get_template("subscribe.html").render(departments=DEPARTMENTS, networks=networks)
     return HTMLResponse(html)
 
 
-@router.post("/abonnements", summary="S'abonner (formulaire envoyé)", response_class=HTMLResponse)
+@router.post("/abonnements", summary="S'abonner (formulaire envoyé)", response_class=HTMLResponse,
+             responses=html_doc(403, 422))
 async def subscribe_from_form(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
     form = await request.form()
     try:
@@ -98,7 +102,8 @@ async def subscribe_from_form(request: Request, settings: SettingsDep, store: St
     return _page("Vérifiez votre messagerie", out.detail)
 
 
-@router.get("/abonnements/confirmer", summary="Confirmer un abonnement", response_class=HTMLResponse)
+@router.get("/abonnements/confirmer", summary="Confirmer un abonnement", response_class=HTMLResponse,
+            responses={**html_doc(404), **errors_doc(422)})
 async def confirm(jeton: TokenQuery, request: Request, store: StoreDep) -> HTMLResponse:
     done = await run_in_threadpool(_subscriptions(request, store).confirm, jeton)
     if done is None:
@@ -108,13 +113,15 @@ async def confirm(jeton: TokenQuery, request: Request, store: StoreDep) -> HTMLR
                  "contient un lien pour se désinscrire en un clic.")
 
 
-@router.get("/abonnements/desinscrire", summary="Se désinscrire (page)", response_class=HTMLResponse)
+@router.get("/abonnements/desinscrire", summary="Se désinscrire (page)", response_class=HTMLResponse,
+            responses=errors_doc(422))
 async def unsubscribe_page(jeton: TokenQuery) -> HTMLResponse:
     return _page("Se désinscrire", "Votre adresse sera effacée et plus rien ne vous sera envoyé.",
                  action=f"/abonnements/desinscrire?jeton={jeton}", button="Me désinscrire")
 
 
-@router.post("/abonnements/desinscrire", summary="Se désinscrire (un clic)", response_class=HTMLResponse)
+@router.post("/abonnements/desinscrire", summary="Se désinscrire (un clic)", response_class=HTMLResponse,
+             responses=errors_doc(422))
 async def unsubscribe(jeton: TokenQuery, request: Request, store: StoreDep) -> HTMLResponse:
     await run_in_threadpool(_subscriptions(request, store).unsubscribe, jeton)
     # Said the same way whether or not it existed: the link reveals nothing about who subscribed.
