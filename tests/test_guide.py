@@ -165,6 +165,13 @@ def test_choosing_a_place_on_the_home_page_leads_to_its_deep_link(client: TestCl
         assert f'href="/annuaire/commune/{candidate.insee}"' in page.text
 
 
+def test_a_trailing_slash_leads_to_the_page_meant(client: TestClient) -> None:
+    for url, target in (("/annuaire/", "/annuaire"), ("/annuaire/38/", "/annuaire/38")):
+        moved = client.get(url, follow_redirects=False)
+        assert moved.status_code == 308 and moved.headers["location"] == target
+    assert client.get("/annuaire/reseau/cio/").status_code == 200
+
+
 @pytest.mark.parametrize(
     "url",
     [

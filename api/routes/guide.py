@@ -245,6 +245,10 @@ def mount_guide(app: FastAPI) -> None:
 
     @router.get("/{rest:path}", response_class=HTMLResponse)
     def anything_else(request: Request, rest: str) -> Response:
+        if rest.endswith("/") or not rest:
+            # A pasted link with a trailing slash ("/annuaire/38/") shows the page it means.
+            trimmed = rest.rstrip("/")
+            return RedirectResponse(f"/annuaire/{trimmed}" if trimmed else "/annuaire", status_code=308)
         return not_found(request, "cette page")
 
     app.include_router(router)
