@@ -149,12 +149,21 @@ def test_an_unknown_key_id_refreshes_the_keys_at_most_once_per_interval(
     )
     assert live.post(activity, microsoft.bot_framework_token()).status_code == 200
     assert microsoft.key_requests == 1
-    for _ in range(5):
-        assert live.post(activity, unknown).status_code == 401
-    assert microsoft.key_requests == 1  # looked up a moment ago: no refresh
+
+    def burst() -> float:
+        started = time.monotonic()
+        for _ in range(5):
+            assert live.post(activity, unknown).status_code == 401
+        return time.monotonic() - started
+
+    # A loaded machine may take longer than an interval to answer five requests: what is checked is the
+    # rule (at most one refresh per interval elapsed), not a speed.
+    elapsed = burst()
+    assert microsoft.key_requests <= 1 + int(elapsed / 1.0)  # looked up a moment ago: no refresh per token
     time.sleep(1.2)
-    for _ in range(5):
-        assert live.post(activity, unknown).status_code == 401
-    assert microsoft.key_requests == 2  # one refresh for the interval, not one per token
+    before = microsoft.key_requests
+    elapsed = burst()
+    assert 1 <= microsoft.key_requests - before <= 1 + int(elapsed / 1.0)  # one per interval, not one per token
+    settled = microsoft.key_requests
     assert live.post(activity, microsoft.bot_framework_token()).status_code == 200
-    assert microsoft.key_requests == 2
+    assert microsoft.key_requests == settled
