@@ -134,11 +134,11 @@ def build_results(
                 for excerpt in excerpts:
                     cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
                 place = place_name or (case.department or "")
-                contacts = tuple(_contact(c, index, show_personal_emails, today) for c in site.contacts)
+                contacts = tuple(contact_info(c, index, show_personal_emails, today) for c in site.contacts)
                 if not any(c.phone or c.email for c in contacts):
                     # A France Travail agency has an address but no number of its own: its network's national
                     # number and locator complete it.
-                    national = _national_contact(network, beside_site=True)
+                    national = national_contact(network, beside_site=True)
                     contacts = (*contacts, *((national,) if national is not None else ()))
                 for contact in site.contacts:
                     for source_id in _source_ids(contact):
@@ -166,7 +166,7 @@ def build_results(
             for excerpt in excerpts:
                 cited.setdefault(excerpt.source_id, _source_ref(excerpt.source_id, index))
             covered = directory.departments_covered(entry.network)
-            national = _national_contact(network)
+            national = national_contact(network)
             reasons = why
             if case.commune is not None or case.department is not None:
                 locator = network.national is not None and network.national.locator_url is not None
@@ -196,7 +196,8 @@ def _why(entry: RankedNetwork, index: KnowledgeIndex) -> tuple[str, ...]:
     return (*entry.verdict.reasons, relevance)
 
 
-def _contact(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool, today: date) -> ContactInfo:
+def contact_info(contact: Contact, index: KnowledgeIndex, show_personal_emails: bool, today: date) -> ContactInfo:
+    """A site's contact as every face shows it: fields, hours, per-field sources and dates, staleness."""
     source = index.sources.get(contact.source_id)
     as_of = contact.as_of or (source.as_of if source else None)
     email = contact.email if (show_personal_emails or not contact.email_possibly_personal) else None
@@ -237,7 +238,7 @@ def _source_ids(contact: Contact) -> list[str]:
     return list(dict.fromkeys([contact.source_id, *(o.source_id for o in contact.origins)]))
 
 
-def _national_contact(network: Network, beside_site: bool = False) -> ContactInfo | None:
+def national_contact(network: Network, beside_site: bool = False) -> ContactInfo | None:
     """The network's official locator and national number from its sheet, else its official site; None when
     the sheet has none of them (never an invented way in)."""
     national = network.national

@@ -12,8 +12,7 @@ from datetime import date
 from data_inclusion.schema.v1 import publics as di_publics
 
 # The chat cards' contact mapping: one way to turn a directory contact into what a reader sees.
-from assistant.ranking import _contact as contact_info
-from assistant.ranking import _national_contact as national_contact
+from assistant.ranking import contact_info, national_contact
 from assistant.referral import ContactInfo
 from knowledge.directory import Directory
 from knowledge.index import KnowledgeIndex
