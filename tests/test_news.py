@@ -286,3 +286,12 @@ def test_the_subscription_form_works_without_javascript(
         assert [to for _, to, _ in inbox.messages] == [["a@example.fr"]]
         wrong = client.post("/abonnements", data={"courriel": "a@example.fr", "departements": ["99"]})
         assert wrong.status_code == 422 and "invalides" in wrong.text
+
+
+def test_a_link_token_that_is_not_one_is_refused_before_the_database(
+    changed_base: dict[str, Any], tmp_path: Path
+) -> None:
+    with TestClient(create_app(_mail_settings(changed_base, tmp_path, None))) as client:
+        for path in ("/abonnements/confirmer", "/abonnements/desinscrire"):
+            answer = client.get(path, params={"jeton": "abc\x00defghijkl"})
+            assert answer.status_code == 422 and answer.json()["error"] == "invalid_request"

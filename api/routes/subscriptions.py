@@ -23,7 +23,11 @@ from api.subscriptions import Subscriptions
 from knowledge.referentials import DEPARTMENTS, NetworkId
 
 router = APIRouter(tags=["nouveautés"])
-TokenQuery = Annotated[str, Query(min_length=10, max_length=64, description="Jeton du lien reçu par courriel")]
+# The links carry secrets.token_urlsafe tokens: anything else is refused before it reaches the database
+# (PostgreSQL rejects a NUL byte in a text value; the schema fuzzer sent one).
+TokenQuery = Annotated[
+    str, Query(pattern=r"^[A-Za-z0-9_-]{10,64}$", description="Jeton du lien reçu par courriel")
+]
 
 
 class SubscriptionIn(BaseModel):
