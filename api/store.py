@@ -74,6 +74,28 @@ ALL_NEEDS = "*"
 NO_DEPARTMENT = ""
 
 
+class TablesOnFirstUse:
+    """Tables of a face or a room beside the store's own (Teams replies, digest subscriptions), created the first
+    time they are needed: the store creates its own tables and knows nothing of theirs."""
+
+    def __init__(self, metadata: MetaData, engine: Engine) -> None:
+        self._metadata = metadata
+        self._engine = engine
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                self._metadata.create_all(self._engine)
+            except DBAPIError:
+                time.sleep(0.5)  # another worker was creating them at the same moment
+                self._metadata.create_all(self._engine)
+            self._ready = True
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, whatever the engine keeps (SQLite drops the zone)."""
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 
-from api.store import Store, UTCDateTime
+from api.store import Store, TablesOnFirstUse, UTCDateTime
 
 # A subscription never confirmed is forgotten after this long.
 PENDING_RETENTION = timedelta(days=7)
@@ -49,24 +46,12 @@ class Subscriptions:
 
     def __init__(self, store: Store) -> None:
         self._engine: Engine = store.engine
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            try:
-                metadata.create_all(self._engine)
-            except DBAPIError:
-                time.sleep(0.5)  # another worker was creating the table at the same moment
-                metadata.create_all(self._engine)
-            self._ready = True
+        self._tables = TablesOnFirstUse(metadata, store.engine)
 
     def subscribe(self, email: str, departments: Sequence[str], networks: Sequence[str]) -> Subscription:
         """A pending subscription; the same address asking again replaces its pending or confirmed choices only
         once the new link is followed (the old subscription keeps running until then)."""
-        self._ensure()
+        self._tables.ensure()
         now = datetime.now(UTC)
         token = secrets.token_urlsafe(32)
         with self._engine.begin() as tx:
@@ -86,7 +71,7 @@ class Subscriptions:
 
     def confirm(self, token: str) -> Subscription | None:
         """Confirm a pending subscription (its address's older one ends); None for an unknown or expired link."""
-        self._ensure()
+        self._tables.ensure()
         now = datetime.now(UTC)
         with self._engine.begin() as tx:
             row = tx.execute(select(digest_subscriptions).where(digest_subscriptions.c.token == token)).first()
@@ -103,12 +88,12 @@ class Subscriptions:
 
     def unsubscribe(self, token: str) -> bool:
         """Delete the subscription of this link, address included; False when there is none (already gone)."""
-        self._ensure()
+        self._tables.ensure()
         with self._engine.begin() as tx:
             return bool(tx.execute(delete(digest_subscriptions).where(digest_subscriptions.c.token == token)).rowcount)
 
     def confirmed(self) -> list[Subscription]:
-        self._ensure()
+        self._tables.ensure()
         with self._engine.connect() as connection:
             rows = connection.execute(
                 select(digest_subscriptions).where(digest_subscriptions.c.confirmed_at.is_not(None))

@@ -10,16 +10,13 @@ holds one row per conversation welcomed, taken atomically by its primary key, dr
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, ColumnElement, Integer, MetaData, String, Table, delete, insert, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
-from api.store import Store, UTCDateTime
+from api.store import Store, TablesOnFirstUse, UTCDateTime
 
 REPLY_RETENTION = timedelta(days=30)
 
@@ -42,26 +39,6 @@ teams_welcomes = Table(
 )
 
 
-class _Tables:
-    """Created on first use: the store creates its own tables, and knows nothing of this face's."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def ensure(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            try:
-                metadata.create_all(self._engine)
-            except DBAPIError:
-                time.sleep(0.5)  # another worker was creating them at the same moment
-                metadata.create_all(self._engine)
-            self._ready = True
-
-
 @dataclass(frozen=True)
 class SentAnswer:
     conversation_id: str
@@ -73,7 +50,7 @@ class ReplyLog:
 
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
-        self._tables = _Tables(store.engine)
+        self._tables = TablesOnFirstUse(metadata, store.engine)
 
     def remember(self, conversation_id: str, activity_id: str, turn: int) -> None:
         self._tables.ensure()
@@ -107,7 +84,7 @@ class WelcomeLog:
 
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
-        self._tables = _Tables(store.engine)
+        self._tables = TablesOnFirstUse(metadata, store.engine)
 
     def claim(self, conversation_id: str) -> bool:
         """True once per install of the app in a conversation: the caller sends the welcome."""
