@@ -396,8 +396,8 @@ def digest(
         raise typer.Exit(2)
     start = since.replace(tzinfo=UTC)
     end = until.replace(tzinfo=UTC) if until else datetime.now(UTC)
-    period = period_digest(read_changes(settings.index_dir), start, end, departments=department or (),
-                           networks=network or ())
+    changes = read_changes(settings.index_dir)
+    period = period_digest(changes, start, end, departments=department or (), networks=network or ())
     served = current_dir(settings.index_dir)
     records = served / "records.json" if served else None
     names = {str(n.id): n.name for n in Records.from_json(records.read_text(encoding="utf-8")).networks} if (
@@ -409,7 +409,6 @@ def digest(
     if settings.smtp_host is None:
         console.print("[red]Envoi impossible : aucun serveur SMTP (SPRO_SMTP_HOST).[/red]")
         raise typer.Exit(2)
-    changes = read_changes(settings.index_dir)
     outgoing = [Outgoing(r, rendered) for r in (to or settings.digest_recipients)] if not period.empty else []
     if not to:
         # Each confirmed subscriber gets the digest of their own departments and networks, when not empty.

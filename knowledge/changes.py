@@ -193,13 +193,13 @@ def write_changes(root: Path, changes: ChangeSet) -> Path:
     return path
 
 
-def read_changes(root: Path, since: datetime | None = None) -> list[ChangeSet]:
-    """The changelog of the versions published since `since` (all when None), oldest first."""
+def read_changes(root: Path) -> list[ChangeSet]:
+    """The changelog of every published version, oldest first."""
     directory = root / CHANGELOG_DIR
     if not directory.is_dir():
         return []
     sets = [ChangeSet.from_json(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
-    return sorted((s for s in sets if since is None or s.published_at >= since), key=lambda s: s.published_at)
+    return sorted(sets, key=lambda s: s.published_at)
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,6 @@ class Digest:
 
     since: datetime
     until: datetime
-    versions: tuple[str, ...]
     by_network: tuple[tuple[str, tuple[Entry, ...]], ...]
     by_department: tuple[tuple[str, tuple[Entry, ...]], ...]
 
@@ -248,7 +247,6 @@ def digest(
     return Digest(
         since=since,
         until=until,
-        versions=tuple(c.version for c in sets),
         by_network=tuple((n, tuple(by_network[n])) for n in sorted(by_network)),
         by_department=tuple((d, tuple(by_department[d])) for d in sorted(by_department)),
     )
