@@ -57,6 +57,7 @@ def ingest(
     """Construire l'index : base embarquée + sources données, nouvelle version publiée atomiquement."""
     from ingest.build import BuildFailed, BuildInProgress, build_index
     from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
+    from ingest.sources.corrections import corrections_file
     from knowledge.embedding import load_encoder
 
     settings = Settings()
@@ -73,7 +74,7 @@ def ingest(
         with Progress(*columns, console=console, transient=False) as bar:
             report = build_index(
                 settings.index_dir, encoder, sources, progress=_RichProgress(bar), force=force,
-                allow_shrink=allow_shrink,
+                allow_shrink=allow_shrink, corrections=corrections_file(settings.data_dir),
             )
     except (BuildInProgress, BuildFailed) as exc:
         console.print(f"[red]{exc}[/red]")

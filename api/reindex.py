@@ -15,6 +15,7 @@ from api.runtime import Runtime, ServedSlot, load_runtime
 from api.store import ReindexJob, Store
 from ingest.build import BuildFailed, BuildInProgress, BuildReport, build_index
 from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
+from ingest.sources.corrections import corrections_file
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused
 from knowledge.settings import Settings
@@ -111,6 +112,7 @@ class Reindexer:
                 progress=_JobProgress(store, job_id),
                 force=force,
                 allow_shrink=allow_shrink,
+                corrections=corrections_file(self._settings.data_dir),
             )
             served = self._slot.current
             if served is None or served.version != report.version:

@@ -21,10 +21,12 @@ from ingest.cache import EmbeddingCache
 from ingest.chunking import chunk_records
 from ingest.shipped import load_shipped
 from ingest.sources.base import Loaded, Problem
+from ingest.sources.corrections import load_corrections
 from ingest.sources.discovery import load_paths
 from ingest.sources.embedded_directory import load_embedded_directory
 from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
 from knowledge.changes import ChangeSet, diff, write_changes
+from knowledge.directory.corrections import Applied, apply_corrections
 from knowledge.directory.merge import merge_sites
 from knowledge.embedding import Encoder
 from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
@@ -111,8 +113,12 @@ def build_index(
     progress: Progress | None = None,
     force: bool = False,
     allow_shrink: bool = False,
+    corrections: Path | None = None,
 ) -> BuildReport:
     """Build a new version under `root` and switch to it; leave the served version intact on any failure.
+
+    `corrections`, the editors' corrections file (ingest/sources/corrections.py), is applied over the merged
+    official sites at every build; a missing file means none, an unusable one is a reported problem.
 
     A version that would lose more than MAX_LOSS of the served one's structures or passages (a source
     forgotten, a file emptied) is refused with BuildFailed unless `allow_shrink`, which is logged.
@@ -123,6 +129,7 @@ def build_index(
     with _build_lock(root):
         progress.stage("Lecture des sources", 1)
         loaded = gather(sources, knowledge_root)
+        applied = _corrected(loaded, corrections)
         progress.advance(1)
         chunks = chunks_of(loaded)
         records = Records(
@@ -131,6 +138,9 @@ def build_index(
             structures=tuple(loaded.structures),
             documents=tuple(loaded.documents),
             sources=tuple(_unique_sources(loaded)),
+            withdrawn=applied.withdrawn,
+            overridden=applied.overridden,
+            conflicts=applied.conflicts,
         )
         knowledge_hash = _knowledge_hash(chunks, records)
         report = BuildReport(
@@ -311,6 +321,19 @@ def _merged(loaded: Loaded) -> Loaded:
     loaded.structures, merged = merge_sites(loaded.structures, sources)
     log.info("%d sites seen in several sources merged", len(merged))
     return loaded
+
+
+def _corrected(loaded: Loaded, path: Path | None) -> Applied:
+    """The editors' corrections over the merged sites, in place: the sites, their sources and the problems."""
+    corrections, problems = load_corrections(path)
+    applied = apply_corrections(loaded.structures, corrections)
+    loaded.structures = list(applied.structures)
+    loaded.sources.extend(applied.sources)
+    loaded.problems.extend(problems)
+    loaded.problems.extend(Problem(str(path), None, message) for message in applied.problems)
+    if applied.conflicts:
+        log.info("%d corrected values changed in the official data since", len(applied.conflicts))
+    return applied
 
 
 def _unique_sources(loaded: Loaded) -> list[Source]:

@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from knowledge.directory.corrections import Conflict, Overridden
 from knowledge.lexical import LexicalIndex
 from knowledge.model import Chunk, Dispositif, Document, Network, Source, Structure
 
@@ -74,13 +75,20 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Records:
-    """The knowledge records an index version was built from."""
+    """The knowledge records an index version was built from, and what the editors' corrections did to them.
+
+    `withdrawn`: official sites their editors closed, as the official data gives them; `overridden`: the
+    official value under each applied correction; `conflicts`: official values changed since an editor saw them.
+    """
 
     networks: tuple[Network, ...] = ()
     dispositifs: tuple[Dispositif, ...] = ()
     structures: tuple[Structure, ...] = ()
     documents: tuple[Document, ...] = ()
     sources: tuple[Source, ...] = ()
+    withdrawn: tuple[Structure, ...] = ()
+    overridden: tuple[Overridden, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -90,6 +98,9 @@ class Records:
                 "structures": [r.model_dump(mode="json") for r in self.structures],
                 "documents": [r.model_dump(mode="json") for r in self.documents],
                 "sources": [r.model_dump(mode="json") for r in self.sources],
+                "withdrawn": [r.model_dump(mode="json") for r in self.withdrawn],
+                "overridden": [r.model_dump(mode="json") for r in self.overridden],
+                "conflicts": [r.model_dump(mode="json") for r in self.conflicts],
             },
             ensure_ascii=False,
         )
@@ -103,6 +114,10 @@ class Records:
             structures=tuple(Structure.model_validate(r) for r in data["structures"]),
             documents=tuple(Document.model_validate(r) for r in data["documents"]),
             sources=tuple(Source.model_validate(r) for r in data["sources"]),
+            # Versions built before the editors' corrections have none of these.
+            withdrawn=tuple(Structure.model_validate(r) for r in data.get("withdrawn", [])),
+            overridden=tuple(Overridden.model_validate(r) for r in data.get("overridden", [])),
+            conflicts=tuple(Conflict.model_validate(r) for r in data.get("conflicts", [])),
         )
 
 
@@ -129,6 +144,11 @@ class KnowledgeIndex:
         self.structures = {s.id: s for s in records.structures}
         self.documents = {d.id: d for d in records.documents}
         self.sources = {s.id: s for s in records.sources}
+        # What the editors' pages show: closed official sites, and per site the official values under the
+        # applied corrections and the conflicts (a vanished site's conflict is under its old id).
+        self.withdrawn = {s.id: s for s in records.withdrawn}
+        self.overridden = _per_site(records.overridden)
+        self.conflicts = _per_site(records.conflicts)
 
     @property
     def version(self) -> str:
@@ -274,6 +294,16 @@ def load_latest(root: Path, encoder_name: str) -> tuple[KnowledgeIndex, list[str
     if not refusals:
         refusals.append(f"aucun index dans {root} : lancez « spro ingest »")
     raise IndexRefused(" ; ".join(refusals))
+
+
+_PerSite = TypeVar("_PerSite", Overridden, Conflict)
+
+
+def _per_site(items: tuple[_PerSite, ...]) -> dict[str, tuple[_PerSite, ...]]:
+    grouped: dict[str, list[_PerSite]] = {}
+    for item in items:
+        grouped.setdefault(item.structure_id, []).append(item)
+    return {site: tuple(found) for site, found in grouped.items()}
 
 
 @contextmanager

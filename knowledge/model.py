@@ -1,4 +1,4 @@
-"""Knowledge records: Source, Contact, Structure, Offer, Network, Dispositif, Document, Chunk.
+"""Knowledge records: Source, Contact, Structure, Verified, Offer, Network, Dispositif, Document, Chunk.
 
 These are validated on ingest; the assistant reads them, the API maps them to its own schemas.
 """
@@ -103,6 +103,13 @@ class ServedTerritory(Record):
     region: bool = False
 
 
+class Verified(Record):
+    """When a site's own people last corrected or confirmed its information, and which organisation."""
+
+    on: date
+    by: str = Field(description="The editors' organisation (« Cap emploi Savoie »)")
+
+
 class Structure(Record):
     """One site of a network (a local Mission Locale antenna, a CIO...)."""
 
@@ -126,6 +133,8 @@ class Structure(Record):
     offer: tuple[Section, ...] = Field(default=(), description="What this site adds to its network's offer")
     source_id: str
     sources: tuple[str, ...] = Field(default=(), description="Every source merged into this site")
+    # A default, so that the records of versions built before the editors' corrections still load.
+    verified: Verified | None = Field(default=None, description="Last correction or confirmation by its editors")
 
     @field_validator("department")
     @classmethod
