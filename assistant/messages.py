@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from knowledge.referentials import DEPARTMENTS, FLAG_LABELS, NEED_LABELS, STATUS_LABELS
 
 # Eligibility reasons.
@@ -353,3 +355,22 @@ def referral_reply(
     if not others:
         return opening
     return f"{opening} Autres interlocuteurs possibles : {_listed(others)}."
+
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+
+
+def long_date(day: date) -> str:
+    """"3 décembre 2026", "1er mars 2026"."""
+    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+
+
+def verified_by(day: date, organisation: str) -> str:
+    return f"vérifié le {long_date(day)} par {organisation}"
+
+
+def official_as_of(day: date, producer: str) -> str:
+    """A day 01 marks data dated to the month: "à jour en octobre 2019"."""
+    when = f"en {MONTHS[day.month - 1]} {day.year}" if day.day == 1 else f"au {long_date(day)}"
+    return f"{producer}, à jour {when}"

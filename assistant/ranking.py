@@ -11,13 +11,13 @@ from assistant.audiences import fits
 from assistant.eligibility import Verdict, judge
 from assistant.excerpts import ExcerptPicker
 from assistant.precedence import first_door
-from assistant.referral import ContactInfo, Provenance, SourceRef, StructureResult
+from assistant.referral import ContactInfo, Freshness, Provenance, SourceRef, StructureResult
 from assistant.retrieval import Hit
 from assistant.understanding import Case
 from knowledge.directory import Directory
 from knowledge.directory.coverage import is_stale
 from knowledge.index import KnowledgeIndex
-from knowledge.model import Chunk, Contact, Network
+from knowledge.model import Chunk, Contact, Network, Structure
 from knowledge.referentials import NEED_THEMES
 
 KIND_WEIGHT = {"network": 1.0, "dispositif": 0.9, "document": 0.8, "structure": 0.35}
@@ -159,6 +159,7 @@ def build_results(
                         contacts=contacts,
                         excerpts=excerpts,
                         distance_km=match.distance_km,
+                        freshness=freshness(site, index),
                     )
                 )
         else:
@@ -217,6 +218,28 @@ def contact_info(contact: Contact, index: KnowledgeIndex, show_personal_emails: 
         provenance=provenance,
         stale=is_stale(contact, today),
     )
+
+
+def freshness(site: Structure, index: KnowledgeIndex) -> Freshness | None:
+    """The site's freshest information: its structure's own check, or the newest date of its official fields
+    and their producer, whichever is newer (a check wins a tie: someone looked at every field that day)."""
+    dated: list[tuple[date, int, str]] = []
+    for contact in site.contacts:
+        source = index.sources.get(contact.source_id)
+        as_of = contact.as_of or (source.as_of if source else None)
+        if as_of is not None:
+            dated.append((as_of, 0, contact.source_id))
+        dated.extend((o.as_of, 0, o.source_id) for o in contact.origins if o.as_of is not None)
+    if site.verified is not None:
+        dated.append((site.verified.on, 1, site.verified.by))
+    if not dated:
+        return None
+    day, checked, who = max(dated)
+    if checked:
+        return Freshness(day.isoformat(), who, True, messages.verified_by(day, who))
+    source = index.sources.get(who)
+    producer = source.origin if source else who
+    return Freshness(day.isoformat(), producer, False, messages.official_as_of(day, producer))
 
 
 def _provenance(contact: Contact, index: KnowledgeIndex, as_of: date | None) -> tuple[Provenance, ...]:

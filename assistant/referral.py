@@ -72,6 +72,16 @@ class Excerpt:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """The freshest information of a site: a check by its own structure, else the newest official date."""
+
+    on: str  # AAAA-MM-JJ
+    by: str  # the organisation that checked it, or the producer of the official data
+    verified: bool  # checked by the structure itself (editors' pages), not only official data
+    text: str  # "vérifié le 3 décembre 2026 par Cap emploi Savoie", "Service-Public.fr, à jour au 22 octobre 2019"
+
+
+@dataclass(frozen=True)
 class StructureResult:
     id: str
     name: str
@@ -83,6 +93,7 @@ class StructureResult:
     excerpts: tuple[Excerpt, ...]
     # Straight-line distance from the person's commune centre to the site, when both are known.
     distance_km: float | None = None
+    freshness: Freshness | None = None
 
 
 @dataclass(frozen=True)
