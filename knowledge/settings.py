@@ -173,6 +173,30 @@ class Settings(BaseSettings):
     digest_recipients: list[str] = Field(
         default_factory=list, description="Addresses (JSON list) that `spro digest --send` sends the digest to"
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "OpenID Connect provider (issuer URL, e.g. ProConnect's) through which the directory's editors sign in; "
+            "its metadata is read at {issuer}/.well-known/openid-configuration; none = editor sign-in off"
+        ),
+    )
+    oidc_client_id: str | None = Field(default=None, description="Client id of this service at the OIDC provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of this service at the OIDC provider"
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile", description="Scopes asked of the OIDC provider (space-separated)"
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key signing the editors' session cookie; none = a random key per process (sessions survive neither "
+            "a restart nor a change of worker: set one with several workers or replicas)"
+        ),
+    )
+    editor_session_hours: float = Field(
+        default=8.0, gt=0, description="Hours an editor stays signed in after signing in (then signs in again)"
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
