@@ -13,6 +13,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from api.editors import admin as editors_admin
+from api.editors import signin as editors_signin
+from api.editors.session import install_session
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RateLimitMiddleware
 from api.routes import admin, catalogue, chat, docs, feedback, health, news, subscriptions, web
@@ -43,6 +46,7 @@ TAGS = [
     {"name": "avis", "description": "Avis des conseillers et signalements de contacts erronés."},
     {"name": "administration", "description": "Réindexation, statistiques agrégées, suivi des avis (jeton requis)."},
     {"name": "exploitation", "description": "Santé, disponibilité et métriques du service."},
+    {"name": "éditeurs", "description": "Connexion des éditeurs de l'annuaire (OpenID Connect, ProConnect)."},
 ]
 
 
@@ -84,12 +88,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.openapi = _openapi_with_one_error_shape(app)  # type: ignore[method-assign]
     for router in (chat.router, catalogue.router, feedback.router, admin.router, health.router, news.router,
-                   subscriptions.router):
+                   subscriptions.router, editors_admin.router, editors_signin.router):
         app.include_router(router)
     web.mount_web(app)
     mount_guide(app)
     docs.mount_docs(app)
     mount_teams(app, services)
+    # Added first = innermost: the editors' session cookie, inside the others (their answers keep their shape).
+    install_session(app, settings)
     # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limiter=services.limiter, exempt=(MESSAGES_PATH,))

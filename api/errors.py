@@ -45,6 +45,15 @@ class ErrorCode(StrEnum):
     UNKNOWN_CONVERSATION = "unknown_conversation"
     STRUCTURE_NOT_SHOWN = "structure_not_shown"
     MAIL_UNAVAILABLE = "mail_unavailable"
+    EDITOR_REQUIRED = "editor_required"
+    EDITORS_DISABLED = "editors_disabled"
+    FORM_EXPIRED = "form_expired"
+    SIGNIN_FAILED = "signin_failed"
+    SIGNIN_EMAIL_MISSING = "signin_email_missing"
+    SIGNIN_EMAIL_UNVERIFIED = "signin_email_unverified"
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
+    GRANT_EXISTS = "grant_exists"
+    UNKNOWN_GRANT = "unknown_grant"
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -73,6 +82,15 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_CONVERSATION: 404,
     ErrorCode.STRUCTURE_NOT_SHOWN: 422,
     ErrorCode.MAIL_UNAVAILABLE: 403,
+    ErrorCode.EDITOR_REQUIRED: 401,
+    ErrorCode.EDITORS_DISABLED: 403,
+    ErrorCode.FORM_EXPIRED: 403,
+    ErrorCode.SIGNIN_FAILED: 400,
+    ErrorCode.SIGNIN_EMAIL_MISSING: 403,
+    ErrorCode.SIGNIN_EMAIL_UNVERIFIED: 403,
+    ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE: 503,
+    ErrorCode.GRANT_EXISTS: 409,
+    ErrorCode.UNKNOWN_GRANT: 404,
 }
 
 # Framework statuses (routing, body parsing) -> our codes.

@@ -110,3 +110,27 @@ MAIL_UNAVAILABLE = (
     "L'envoi de courriels n'est pas configuré sur ce service : l'abonnement est impossible pour l'instant."
 )
 SUBSCRIPTION_PENDING = "Un courriel de confirmation a été envoyé à cette adresse : suivez son lien pour vous abonner."
+
+# The directory's editors: sign-in through OpenID Connect, and the grants admins manage.
+EDITOR_REQUIRED = "Connectez-vous comme éditeur pour accéder à cette page."
+EDITORS_DISABLED = (
+    "La connexion des éditeurs est désactivée : aucun fournisseur OpenID Connect n'est configuré (SPRO_OIDC_ISSUER)."
+)
+FORM_EXPIRED = "Formulaire expiré ou invalide : rechargez la page."
+SIGNIN_FAILED = "La connexion a échoué : recommencez."
+SIGNIN_EMAIL_MISSING = (
+    "Le fournisseur d'identité n'a pas transmis d'adresse électronique : la connexion est impossible sans elle."
+)
+SIGNIN_EMAIL_UNVERIFIED = (
+    "Le fournisseur d'identité n'a pas vérifié cette adresse électronique : la connexion est impossible."
+)
+IDENTITY_PROVIDER_UNAVAILABLE = "Le fournisseur d'identité ne répond pas : réessayez dans un instant."
+SIGNIN_FAILED_TITLE = "Connexion impossible"
+GRANT_EXISTS = "Ce droit d'édition existe déjà : {match} pour le réseau {network}."
+UNKNOWN_GRANT = "Droit d'édition inconnu : {value}."
+GRANT_MATCH_INVALID = "adresse électronique ou domaine précédé de « @ » attendu (p. ex. « @capemploi73.fr »)"
+GRANT_NETWORK_UNKNOWN = "réseau inconnu (identifiant d'un réseau du SPRO, ou « * » pour un administrateur régional)"
+GRANT_DEPARTMENT_UNKNOWN = "département hors d'Auvergne-Rhône-Alpes : {value}"
+GRANT_REGIONAL_DEPARTMENTS = "un administrateur régional (réseau « * ») couvre toute la région, sans départements"
+TEXT_TOO_SHORT = "{min} caractères au moins"
+NO_ANGLE_BRACKETS = "les caractères « < » et « > » ne sont pas permis"

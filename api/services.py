@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from api import messages
+from api.editors.grants import GrantStore
 from api.errors import ApiError, ErrorCode
 from api.fairness import TurnGate
 from api.metrics import Metrics
@@ -34,12 +35,14 @@ class Services:
     limiter: Limiter
     reindexer: Reindexer = field(init=False)
     gate: TurnGate = field(init=False)
+    grants: GrantStore = field(init=False)
     encoder: Encoder | None = None
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reindexer = Reindexer(self.settings, self.store, self.slot, self.require_encoder)
         self.gate = TurnGate(self.settings.turn_wait_seconds, self.settings.turns_per_client)
+        self.grants = GrantStore(self.store)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
