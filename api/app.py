@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from api.curation.pages import mount_editor_pages
 from api.editors import admin as editors_admin
 from api.editors import signin as editors_signin
 from api.editors.session import install_session
@@ -94,6 +95,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     mount_guide(app)
     docs.mount_docs(app)
     mount_teams(app, services)
+    mount_editor_pages(app, services)
     # Added first = innermost: the editors' session cookie, inside the others (their answers keep their shape).
     install_session(app, settings)
     # Added last = outermost: metrics see every answer, CORS headers reach the 413 and 429 answers too.

@@ -54,6 +54,9 @@ class ErrorCode(StrEnum):
     IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
     GRANT_EXISTS = "grant_exists"
     UNKNOWN_GRANT = "unknown_grant"
+    EDITOR_FORBIDDEN = "editor_forbidden"
+    UNKNOWN_REFERENT = "unknown_referent"
+    INVALID_FIELD = "invalid_field"
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -91,6 +94,9 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE: 503,
     ErrorCode.GRANT_EXISTS: 409,
     ErrorCode.UNKNOWN_GRANT: 404,
+    ErrorCode.EDITOR_FORBIDDEN: 403,
+    ErrorCode.UNKNOWN_REFERENT: 404,
+    ErrorCode.INVALID_FIELD: 422,
 }
 
 # Framework statuses (routing, body parsing) -> our codes.

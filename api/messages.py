@@ -134,3 +134,17 @@ GRANT_DEPARTMENT_UNKNOWN = "département hors d'Auvergne-Rhône-Alpes : {value}"
 GRANT_REGIONAL_DEPARTMENTS = "un administrateur régional (réseau « * ») couvre toute la région, sans départements"
 TEXT_TOO_SHORT = "{min} caractères au moins"
 NO_ANGLE_BRACKETS = "les caractères « < » et « > » ne sont pas permis"
+
+# --- the living directory (editors' pages) -------------------------------------------------------------------
+EDITOR_FORBIDDEN = (
+    "Ce site n'est pas dans votre périmètre : vous pouvez modifier les sites de votre réseau, dans vos départements."
+)
+UNKNOWN_REFERENT = "Référent·e inconnu·e ou déjà retiré·e."
+SAVED = "Modifications enregistrées : elles apparaîtront dans les réponses d'ici une minute."
+NOTHING_CHANGED = "Aucune modification : la fiche est inchangée."
+VERIFIED = "Merci : la fiche est marquée « vérifiée » aujourd'hui."
+REFERENT_ADDED = "Référent·e ajouté·e : la personne apparaît dès la prochaine réponse."
+REFERENT_REMOVED = "Référent·e retiré·e : la personne n'apparaît plus dans les réponses."
+SITE_ADDED = "Site ajouté : il apparaîtra dans les réponses d'ici une minute."
+CONFLICT_SETTLED = "Conflit réglé : la fiche sera republiée d'ici une minute."
+REPORT_DECIDED = "Signalement traité : il quitte la file."

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from api import messages
+from api.curation.service import Curation
 from api.editors.grants import GrantStore
 from api.errors import ApiError, ErrorCode
 from api.fairness import TurnGate
@@ -36,6 +37,7 @@ class Services:
     reindexer: Reindexer = field(init=False)
     gate: TurnGate = field(init=False)
     grants: GrantStore = field(init=False)
+    curation: Curation = field(init=False)
     encoder: Encoder | None = None
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -43,6 +45,7 @@ class Services:
         self.reindexer = Reindexer(self.settings, self.store, self.slot, self.require_encoder)
         self.gate = TurnGate(self.settings.turn_wait_seconds, self.settings.turns_per_client)
         self.grants = GrantStore(self.store)
+        self.curation = Curation(self.settings, self.store, self.reindexer)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
