@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,11 +12,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from api import messages
+from api.curation.store import Referent
 from api.store import DayStats, Feedback, FeedbackKind, JobStatus, QuestionStats, Rating, ReindexJob, ReportStatus
 from assistant.referral import (
     Clarification,
     ContactInfo,
     Excerpt,
+    Freshness,
     PlaceRef,
     Provenance,
     Referral,
@@ -262,6 +264,39 @@ class ExcerptOut(ApiModel):
         return cls(text=excerpt.text, source_id=excerpt.source_id, source_title=excerpt.source_title, url=excerpt.url)
 
 
+class FreshnessOut(ApiModel):
+    """La date et l'origine de l'information la plus récente du site."""
+
+    on: str = Field(description="Date (AAAA-MM-JJ)", examples=["2026-12-03"])
+    by: str = Field(description="Structure qui a vérifié la fiche, ou producteur de la donnée officielle",
+                    examples=["Cap emploi Savoie"])
+    verified: bool = Field(description="Vérifiée par la structure elle-même (espace éditeurs)")
+    text: str = Field(description="À afficher tel quel", examples=["vérifié le 3 décembre 2026 par Cap emploi Savoie"])
+
+    @classmethod
+    def from_domain(cls, freshness: Freshness) -> FreshnessOut:
+        return cls(on=freshness.on, by=freshness.by, verified=freshness.verified, text=freshness.text)
+
+
+class ReferentOut(ApiModel):
+    """Un·e professionnel·le nommé·e par sa structure, avec son accord : à joindre directement."""
+
+    name: str = Field(description="Prénom et nom", examples=["Camille Martin"])
+    role: str = Field(description="Fonction", examples=["Chargée de relations entreprises"])
+    phone: str | None = Field(description="Téléphone professionnel")
+    email: str | None = Field(description="Courriel professionnel")
+    topics: str | None = Field(description="À contacter pour", examples=["RQTH, maintien dans l'emploi"])
+    organisation: str = Field(description="Structure qui l'a ajouté·e")
+
+    @classmethod
+    def from_domain(cls, referent: Referent) -> ReferentOut:
+        return cls(name=referent.name, role=referent.role, phone=referent.phone, email=referent.email,
+                   topics=referent.topics, organisation=referent.organisation)
+
+
+Referents = Mapping[str, Sequence[Referent]]
+
+
 class StructureOut(ApiModel):
     """Une structure proposée, avec les raisons, ses contacts et les extraits qui la justifient."""
 
@@ -292,9 +327,18 @@ class StructureOut(ApiModel):
     distance_km: float | None = Field(
         description="Distance à vol d'oiseau du centre de la commune de la personne au site, en km", examples=[9.5]
     )
+    freshness: FreshnessOut | None = Field(
+        default=None, description="Information la plus récente du site : « vérifié le … par … » ou « …, à jour au … »"
+    )
+    referents: list[ReferentOut] = Field(
+        default_factory=list, description="Référent·es nommé·es par la structure, avec leur accord"
+    )
 
     @classmethod
-    def from_domain(cls, result: StructureResult, reports: Mapping[str, ReportStatus] | None = None) -> StructureOut:
+    def from_domain(
+        cls, result: StructureResult, reports: Mapping[str, ReportStatus] | None = None,
+        referents: Referents | None = None,
+    ) -> StructureOut:
         report = (reports or {}).get(result.id, "none")
         return cls(
             id=result.id,
@@ -308,6 +352,8 @@ class StructureOut(ApiModel):
             contact_reported=report in ("reported", "confirmed"),
             contact_report=report,
             distance_km=result.distance_km,
+            freshness=FreshnessOut.from_domain(result.freshness) if result.freshness else None,
+            referents=[ReferentOut.from_domain(r) for r in (referents or {}).get(result.id, ())],
         )
 
 
@@ -341,7 +387,8 @@ class ChatOut(ApiModel):
 
     @classmethod
     def from_domain(
-        cls, referral: Referral, turn: int, reports: Mapping[str, ReportStatus] | None = None
+        cls, referral: Referral, turn: int, reports: Mapping[str, ReportStatus] | None = None,
+        referents: Referents | None = None,
     ) -> ChatOut:
         return cls(
             conversation_id=referral.conversation_id,
@@ -349,7 +396,7 @@ class ChatOut(ApiModel):
             reply=referral.reply,
             clarification=ClarificationOut.from_domain(referral.clarification) if referral.clarification else None,
             understood=UnderstoodOut.from_domain(referral.understood),
-            structures=[StructureOut.from_domain(s, reports) for s in referral.structures],
+            structures=[StructureOut.from_domain(s, reports, referents) for s in referral.structures],
             sources=[SourceOut.from_domain(s) for s in referral.sources],
         )
 
@@ -363,11 +410,13 @@ class SearchOut(ApiModel):
     sources: list[SourceOut] = Field(description="Sources citées")
 
     @classmethod
-    def from_domain(cls, referral: Referral, reports: Mapping[str, ReportStatus] | None = None) -> SearchOut:
+    def from_domain(
+        cls, referral: Referral, reports: Mapping[str, ReportStatus] | None = None, referents: Referents | None = None
+    ) -> SearchOut:
         return cls(
             reply=referral.reply,
             understood=UnderstoodOut.from_domain(referral.understood),
-            structures=[StructureOut.from_domain(s, reports) for s in referral.structures],
+            structures=[StructureOut.from_domain(s, reports, referents) for s in referral.structures],
             sources=[SourceOut.from_domain(s) for s in referral.sources],
         )
 
@@ -611,6 +660,9 @@ class ResolutionOut(ApiModel):
 # --- feedback --------------------------------------------------------------------------------------------------
 
 
+ReportField = Literal["phone", "email", "website", "address", "hours", "served_communes", "offer", "status"]
+
+
 class FeedbackIn(ApiModel):
     """L'avis d'un conseiller sur un tour de conversation."""
 
@@ -651,6 +703,14 @@ class FeedbackIn(ApiModel):
     kind: FeedbackKind | None = Field(
         default=None,
         description="Nature du problème ; « contact_errone » signale le contact de la structure comme à vérifier",
+    )
+    field: ReportField | None = Field(
+        default=None,
+        description=(
+            "Pour un signalement, le champ concerné (téléphone, courriel…) : il arrive dans la file des éditeurs "
+            "du réseau du site"
+        ),
+        examples=["phone"],
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
 
 from api import conversation, messages
-from api.deps import FairTurnDep, ServedDep, SettingsDep, StoreDep
+from api.deps import FairTurnDep, ServedDep, ServicesDep, SettingsDep, StoreDep
 from api.errors import ApiError, ErrorCode
 from api.places import commune_of
 from api.routes import errors_doc
@@ -60,12 +60,13 @@ def _context(
     responses=errors_doc(400, 413, 422, 429, 503),
     dependencies=[FairTurnDep],
 )
-def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep) -> ChatOut:
+def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep, services: ServicesDep) -> ChatOut:
     context_in = body.context or ContextIn()
     context = _context(served, context_in.department, context_in.commune, tuple(body.remove))
     exchange = conversation.converse(served, store, body.message, body.conversation_id, context)
-    reports = store.contact_reports((s.id for s in exchange.referral.structures), settings.contact_report_threshold)
-    return ChatOut.from_domain(exchange.referral, exchange.turn, reports)
+    ids = [s.id for s in exchange.referral.structures]
+    reports = store.contact_reports(ids, settings.contact_report_threshold)
+    return ChatOut.from_domain(exchange.referral, exchange.turn, reports, services.curation.rooms.referents(ids))
 
 
 @router.get(
@@ -81,6 +82,7 @@ def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep
 )
 def search(
     served: ServedDep,
+    services: ServicesDep,
     store: StoreDep,
     settings: SettingsDep,
     q: Annotated[
@@ -105,8 +107,9 @@ def search(
     query = f"{q} ({PUBLIC_LABELS[public]})" if public else q
     context = _context(served, department, commune)
     referral = conversation.search(served, query, context, age)
-    reports = store.contact_reports((s.id for s in referral.structures), settings.contact_report_threshold)
-    return SearchOut.from_domain(referral, reports)
+    ids = [s.id for s in referral.structures]
+    reports = store.contact_reports(ids, settings.contact_report_threshold)
+    return SearchOut.from_domain(referral, reports, services.curation.rooms.referents(ids))
 
 
 @router.delete(

@@ -38,4 +38,6 @@ def give_feedback(body: FeedbackIn, services: ServicesDep) -> FeedbackOut:
         structure_id=body.structure_id,
         channel="widget",
     )
+    if body.field is not None and item.kind in ("contact_errone", "non_pertinent"):
+        services.curation.rooms.note_report_field(item.id, body.field)
     return FeedbackOut.from_domain(item)

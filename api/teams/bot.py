@@ -205,7 +205,10 @@ class TeamsBot:
             return
         await ctx.send(TypingActivityInput())
         exchange = await run_in_threadpool(self._converse, served, key, text, remove)
-        reply = compose(exchange.referral, served.runtime.index.networks, exchange.turn)
+        referents = await run_in_threadpool(
+            self._services.curation.rooms.referents, [s.id for s in exchange.referral.structures]
+        )
+        reply = compose(exchange.referral, served.runtime.index.networks, exchange.turn, referents)
         sent = await ctx.send(reply)
         if sent.id:
             await run_in_threadpool(self._replies.remember, key, sent.id, exchange.turn)

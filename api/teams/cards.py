@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
@@ -32,6 +33,7 @@ from microsoft_teams.cards import (
     TextInput,
 )
 
+from api.curation.store import Referent
 from api.teams import messages
 from assistant.referral import ContactInfo, Provenance, StructureResult
 from knowledge.model import Network
@@ -50,8 +52,11 @@ _NOT_DIALLED = re.compile(r"[^\d+]")
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
-def structure_card(result: StructureResult, network: Network | None, turn: int) -> AdaptiveCard:
-    """`turn` is the conversation turn that showed the card: a report names it, as the widget's does."""
+def structure_card(
+    result: StructureResult, network: Network | None, turn: int, referents: Sequence[Referent] = ()
+) -> AdaptiveCard:
+    """`turn` is the conversation turn that showed the card: a report names it, as the widget's does;
+    `referents`: the named referents of the site (added by its structure, with their consent)."""
     body: list[CardElement] = [TextBlock(text=result.name, weight="Bolder", size="Medium", wrap=True)]
     network_name = network_label(result, network)
     if network_name is not None:
@@ -67,15 +72,34 @@ def structure_card(result: StructureResult, network: Network | None, turn: int) 
             body.append(ActionSet(actions=website))
         if result.excerpts:
             body.append(_source_line(result.excerpts[0].source_title, None))
-    actions: list[Action] = [_copy_action(result, network)]
+    for referent in referents:
+        body.append(TextBlock(text=referent_text(referent), wrap=True, spacing="Medium"))
+    if result.freshness is not None:
+        body.append(TextBlock(text=_capital(result.freshness.text) + ".", wrap=True, size="Small", is_subtle=True))
+    actions: list[Action] = [_copy_action(result, network, referents)]
     if result.contacts:
         actions.append(_report_action("contact_errone", result, turn))
     actions.append(_report_action("non_pertinent", result, turn))
     return AdaptiveCard(version="1.5", body=body, actions=actions, msteams=TeamsCardProperties(width="full"))
 
 
-def _copy_action(result: StructureResult, network: Network | None) -> ShowCardAction:
-    text = "\n".join(contact_lines(result, network))
+def referent_text(referent: Referent) -> str:
+    """"Référent·e : Camille Martin, chargée de relations entreprises — pour : RQTH — 04 79 … — c.martin@…"."""
+    parts = [f"{messages.REFERENT}{referent.name}, {referent.role}"]
+    if referent.topics:
+        parts.append(f"{messages.REFERENT_FOR}{referent.topics}")
+    parts.extend(p for p in (referent.phone, referent.email) if p)
+    return " — ".join(parts)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _copy_action(
+    result: StructureResult, network: Network | None, referents: Sequence[Referent] = ()
+) -> ShowCardAction:
+    text = "\n".join(contact_lines(result, network, referents))
     field = TextInput(id="copy", label=messages.COPY_LABEL, value=text, is_multiline=True)
     shown = AdaptiveCard(body=[field, TextBlock(text=messages.COPY_HINT, wrap=True, size="Small", is_subtle=True)])
     return ShowCardAction(title=messages.COPY, card=shown)
@@ -92,7 +116,7 @@ def _report_action(kind: ReportKind, result: StructureResult, turn: int) -> Show
     return ShowCardAction(title=REPORT_TITLES[kind], card=AdaptiveCard(body=[reason], actions=[send]))
 
 
-def contact_lines(result: StructureResult, network: Network | None) -> list[str]:
+def contact_lines(result: StructureResult, network: Network | None, referents: Sequence[Referent] = ()) -> list[str]:
     """The card's contacts as plain lines, as the widget's "Copier" writes them (blank lines between contacts)."""
     lines = [result.name]
     network_name = network_label(result, network)
@@ -113,6 +137,10 @@ def contact_lines(result: StructureResult, network: Network | None) -> list[str]
         lines.append(provenance_text(contact))
     if not result.contacts and network is not None and network.website:
         lines.extend(("", f"{messages.NETWORK_WEBSITE} : {network.website}"))
+    for referent in referents:
+        lines.extend(("", referent_text(referent)))
+    if result.freshness is not None:
+        lines.extend(("", _capital(result.freshness.text) + "."))
     return lines
 
 

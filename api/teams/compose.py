@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from microsoft_teams.api.activities.message import MessageActivityInput
 from microsoft_teams.api.models.attachment import AttachmentLayout
 from microsoft_teams.api.models.entity import CitationAppearance
 
+from api.curation.store import Referent
 from api.teams import messages
 from api.teams.cards import as_of_text, network_label, structure_card
 from api.teams.forms import case_card, understood_facts
@@ -34,13 +35,16 @@ MESSAGE_BUDGET = 80_000
 _KEYWORD_LIST = re.compile(r"^\W*mots?[- ]cl[ée]s?\s*:", re.IGNORECASE)
 
 
-def compose(referral: Referral, networks: Mapping[str, Network], turn: int) -> MessageActivityInput:
-    """`turn` is the conversation turn this answers: the cards' reports name it."""
+def compose(
+    referral: Referral, networks: Mapping[str, Network], turn: int,
+    referents: Mapping[str, Sequence[Referent]] | None = None,
+) -> MessageActivityInput:
+    """`turn` is the conversation turn this answers: the cards' reports name it; `referents` per structure id."""
     cards = min(MAX_CARDS, len(referral.structures))
-    answer = _message(referral, networks, turn, cards)
+    answer = _message(referral, networks, turn, cards, referents or {})
     while cards > 0 and message_size(answer) > MESSAGE_BUDGET:
         cards -= 1
-        answer = _message(referral, networks, turn, cards)
+        answer = _message(referral, networks, turn, cards, referents or {})
     return answer
 
 
@@ -50,7 +54,10 @@ def message_size(activity: MessageActivityInput) -> int:
     return len(json.dumps(payload, ensure_ascii=False).encode("utf-16-le"))
 
 
-def _message(referral: Referral, networks: Mapping[str, Network], turn: int, cards: int) -> MessageActivityInput:
+def _message(
+    referral: Referral, networks: Mapping[str, Network], turn: int, cards: int,
+    referents: Mapping[str, Sequence[Referent]],
+) -> MessageActivityInput:
     sources = referral.sources[:MAX_CITATIONS]
     positions = {source.id: n for n, source in enumerate(sources, start=1)}
     shown = referral.structures[:cards]
@@ -72,7 +79,7 @@ def _message(referral: Referral, networks: Mapping[str, Network], turn: int, car
 
     answer = MessageActivityInput(text="\n\n".join(paragraphs), text_format="markdown")
     for result in shown:
-        answer.add_card(structure_card(result, networks.get(result.network), turn))
+        answer.add_card(structure_card(result, networks.get(result.network), turn, referents.get(result.id, ())))
     if referral.clarification is not None or shown or understood_facts(referral.understood):
         answer.add_card(case_card(referral.understood, referral.clarification))
     if answer.attachments:

@@ -29,6 +29,8 @@ NATIONAL_PHONE = "Numéro national"
 PHONE_WITH_NOTE = "{phone} ({note})"
 HOURS = "Horaires"
 STALE = "À vérifier : donnée de plus de deux ans"
+REFERENT = "Référent·e : "
+REFERENT_FOR = "pour : "
 SOURCE = "Source : {source}"
 SOURCE_DATED = "Source : {source}, {as_of}"
 # Which fields a source gave: "téléphone, courriel — Service-Public.fr / DILA".

@@ -108,6 +108,18 @@
     reportContactTitle: "Signaler un contact erroné",
     reportIrrelevantTitle: "Signaler une structure non pertinente",
     reportReason: "Précisez (facultatif, sans données personnelles)",
+    reportField: "Information concernée",
+    reportFields: [
+      ["", "Je ne sais pas ou autre"],
+      ["phone", "Téléphone"],
+      ["email", "Courriel"],
+      ["address", "Adresse"],
+      ["hours", "Horaires"],
+      ["website", "Site internet"],
+    ],
+    referent: "Référent·e : ",
+    referentsLabel: "Référent·es nommé·es par la structure",
+    referentFor: "pour : ",
     reportSend: "Envoyer le signalement",
     cancel: "Annuler",
     reportDone: "Merci : votre signalement sera vérifié avant toute correction du contact.",
@@ -384,6 +396,15 @@
     return note ? phone + " (" + note + ")" : phone;
   }
 
+  function capitalise(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  /** "Camille Martin, chargée de relations entreprises — pour : RQTH". */
+  function referentLine(r) {
+    return r.name + (r.role ? ", " + r.role : "") + (r.topics ? " — " + T.referentFor + r.topics : "");
+  }
+
   /** The plain-text card a counsellor pastes into an e-mail to the partner. */
   function ficheText(structure) {
     var lines = [structure.name, T.network + networkLabel(structure.network)];
@@ -408,6 +429,12 @@
       if (c.stale) lines.push("⚠ " + T.stale);
     });
     if (!(structure.contacts || []).length) lines.push("", T.noContact);
+    (structure.referents || []).forEach(function (r) {
+      lines.push("", T.referent + referentLine(r));
+      if (r.phone) lines.push(T.phone + r.phone);
+      if (r.email) lines.push(T.email + r.email);
+    });
+    if (structure.freshness && structure.freshness.text) lines.push("", capitalise(structure.freshness.text) + ".");
     lines.push("", "— " + T.ficheFooter + ", " + new Date().toLocaleDateString("fr-FR") + ".");
     return lines.join("\n");
   }
@@ -1164,6 +1191,35 @@
     } else {
       card.appendChild(h("p", { class: "spro-note" }, T.noContact));
     }
+    var referents = Array.isArray(s.referents) ? s.referents : [];
+    if (referents.length) {
+      card.appendChild(
+        h(
+          "div",
+          { class: "spro-referents", role: "group", "aria-label": T.referentsLabel },
+          referents.map(function (r) {
+            var tel = r.phone ? telHref(r.phone) : null;
+            var mail = mailHref(r.email);
+            return h(
+              "div",
+              { class: "spro-contact spro-referent" },
+              h("p", { class: "spro-contact__label" }, T.referent + referentLine(r)),
+              r.phone
+                ? h("p", { class: "spro-contact__line" }, icon("phone"), tel ? h("a", { href: tel }, srOnly(T.phone), r.phone) : h("span", null, r.phone))
+                : null,
+              r.email
+                ? h("p", { class: "spro-contact__line" }, icon("mail"), mail ? h("a", { href: mail }, srOnly(T.email), r.email) : h("span", null, r.email))
+                : null
+            );
+          })
+        )
+      );
+    }
+    if (s.freshness && s.freshness.text) {
+      card.appendChild(
+        h("p", { class: "spro-freshness" + (s.freshness.verified ? " spro-freshness--verified" : "") }, capitalise(s.freshness.text) + ".")
+      );
+    }
 
     var excerpts = Array.isArray(s.excerpts) ? s.excerpts : [];
     if (excerpts.length) {
@@ -1367,6 +1423,10 @@
     clear(slot);
     var id = this.id("report" + Date.now());
     var reason = h("textarea", { id: id, class: "spro-input", rows: "2", maxlength: "1000" });
+    var fieldId = id + "-field";
+    var field = kind === "contact_errone"
+      ? h("select", { id: fieldId, class: "spro-input" }, T.reportFields.map(function (f) { return h("option", { value: f[0] }, f[1]); }))
+      : null;
     var submit = h("button", { class: "spro-btn spro-btn--sm", type: "submit" }, T.reportSend);
     var cancel = function () {
       clear(slot);
@@ -1397,6 +1457,7 @@
           };
           var text = reason.value.trim();
           if (text) payload.reason = text;
+          if (field && field.value) payload.field = field.value;
           self.feedback(payload).then(
             function () {
               clear(slot);
@@ -1416,6 +1477,8 @@
         },
       },
       h("p", { class: "spro-section-label" }, title),
+      field ? h("label", { class: "spro-label", for: fieldId }, T.reportField) : null,
+      field,
       h("label", { class: "spro-label", for: id }, T.reportReason),
       reason,
       h(
@@ -1427,7 +1490,7 @@
     );
     slot.appendChild(form);
     button.setAttribute("aria-expanded", "true");
-    reason.focus();
+    (field || reason).focus();
   };
 
   Widget.prototype.renderRating = function (answer, n) {
@@ -1490,6 +1553,10 @@
           }
           var id = self.id("why" + n);
           var reason = h("textarea", { id: id, class: "spro-input", rows: "2", maxlength: "1000" });
+    var fieldId = id + "-field";
+    var field = kind === "contact_errone"
+      ? h("select", { id: fieldId, class: "spro-input" }, T.reportFields.map(function (f) { return h("option", { value: f[0] }, f[1]); }))
+      : null;
           var submit = h("button", { class: "spro-btn spro-btn--sm", type: "submit" }, T.rateSend);
           var cancel = function () {
             clear(slot);
