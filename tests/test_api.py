@@ -99,9 +99,15 @@ def test_chat_answer_has_exactly_the_documented_shape(client: TestClient) -> Non
     for structure in body["structures"]:
         assert set(structure) == {
             "id", "name", "network", "score", "reasons", "departments", "contacts", "excerpts", "contact_reported",
-            "contact_report", "distance_km",
+            "contact_report", "distance_km", "freshness", "referents",
         }
         assert structure["contact_report"] == "none" and structure["contact_reported"] is False
+        assert structure["referents"] == []
+        if structure["contacts"] and structure["contacts"][0]["kind"] == "site":
+            # No structure checked its site here: the newest official date and its producer.
+            freshness = structure["freshness"]
+            assert set(freshness) == {"on", "by", "verified", "text"} and freshness["verified"] is False
+            assert freshness["text"].startswith(freshness["by"] + ", à jour ")
         assert isinstance(structure["score"], float)
         for contact in structure["contacts"]:
             assert set(contact) == {

@@ -5,13 +5,25 @@ the embedded base), a card's submitted value through `read_submission`; what the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
 
+from api.curation.store import Referent
 from api.teams.compose import MESSAGE_BUDGET, compose, message_size
 from api.teams.forms import Refusal, Report, Say, read_submission
-from assistant.referral import Clarification, ContactInfo, Excerpt, Referral, SourceRef, StructureResult, Understood
+from assistant.referral import (
+    Clarification,
+    ContactInfo,
+    Excerpt,
+    Freshness,
+    Referral,
+    SourceRef,
+    StructureResult,
+    Understood,
+)
 from knowledge.index import KnowledgeIndex
 from knowledge.model import Network
 
@@ -210,3 +222,26 @@ def test_an_answer_too_big_for_teams_gives_its_last_cards_way(networks: Mapping[
     shown = [a for a in sent(full)["attachments"] if a["content"]["body"][0]["text"].startswith("Mission Locale")]
     assert 0 < len(shown) < 6
     assert f"… et {6 - len(shown)} autre(s) structure(s)" in sent(full)["text"]
+
+
+def test_a_card_shows_the_named_referents_and_when_the_site_was_checked(networks: Mapping[str, Network]) -> None:
+    contact = ContactInfo(label="Mission Locale de Lyon", phone="04 78 00 00 00", email=None, address=None,
+                          commune="Lyon", department="69", url=None, source="UNML", as_of="2026-01-01")
+    checked = Freshness(
+        "2026-12-03", "Mission Locale de Lyon", True, "vérifié le 3 décembre 2026 par Mission Locale de Lyon"
+    )
+    site = replace(result("a", "Mission Locale de Lyon", "mission_locale", contacts=(contact,)), freshness=checked)
+    referent = Referent(
+        id=1, structure_id="a", name="Camille Martin", role="conseillère emploi", phone="04 78 00 00 01",
+        email=None, topics="CEJ", consent_on=date(2026, 11, 30), organisation="Mission Locale de Lyon",
+    )
+    answer = sent(compose(referral(site), networks, 1, {"a": [referent]}))
+    card = str(answer["attachments"][0]["content"])
+    assert "Référent·e : Camille Martin, conseillère emploi — pour : CEJ — 04 78 00 00 01" in card
+    assert "Vérifié le 3 décembre 2026 par Mission Locale de Lyon." in card
+    # "Copier" carries both, as the widget's "Copier la fiche" does.
+    [copy] = [a for a in answer["attachments"][0]["content"]["actions"] if a["title"] == "Copier"]
+    copied = copy["card"]["body"][0]["value"]
+    assert "Référent·e : Camille Martin" in copied and "Vérifié le 3 décembre 2026" in copied
+    # Without referents, nothing of them.
+    assert "Référent·e" not in str(sent(compose(referral(site), networks, 1))["attachments"][0]["content"])
