@@ -534,6 +534,10 @@ def test_the_whole_flow_with_the_keyboard_only(session: Session, server: LiveSer
     target = third["structures"][reported_rank]
     focus_by_keyboard(page, lambda a: a["text"] == "Contact erroné : " + target["name"])
     page.keyboard.press("Enter")
+    # The form opens on "Information concernée" (a list: arrows choose), then the reason.
+    assert deep_active(page)["tag"] == "select"
+    page.keyboard.press("Tab")
+    assert deep_active(page)["tag"] == "textarea"
     page.keyboard.type("Adresse fausse")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")

@@ -1553,10 +1553,6 @@
           }
           var id = self.id("why" + n);
           var reason = h("textarea", { id: id, class: "spro-input", rows: "2", maxlength: "1000" });
-    var fieldId = id + "-field";
-    var field = kind === "contact_errone"
-      ? h("select", { id: fieldId, class: "spro-input" }, T.reportFields.map(function (f) { return h("option", { value: f[0] }, f[1]); }))
-      : null;
           var submit = h("button", { class: "spro-btn spro-btn--sm", type: "submit" }, T.rateSend);
           var cancel = function () {
             clear(slot);
