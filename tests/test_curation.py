@@ -7,6 +7,7 @@ the editors' changes go through the real re-index. Nothing of the project is moc
 
 from __future__ import annotations
 
+import csv
 import html
 import logging
 import re
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ingest.build import build_index
+from ingest.sources.corrections import corrections_file
 from knowledge.embedding import Encoder
 from tests.curation_support import (
     CASE,
@@ -242,3 +245,49 @@ def test_an_editor_adds_a_site_missing_from_the_open_data(world: World) -> None:
             assert time.monotonic() < deadline, detail.text[:300]
             time.sleep(0.5)
         assert detail.json()["name"] == "Mission Locale — permanence de Challes"
+
+
+def test_a_changed_official_value_under_a_correction_is_shown_to_the_editor_who_settles_it(
+    world: World, encoder: Encoder
+) -> None:
+    with world.editor("ml73") as client:
+        form = site_form(client)
+        official_email = form["email"]
+        form["email"] = "accueil@mlchambery.org"
+        assert client.post(f"/editeurs/sites/{SITE}", data=form, follow_redirects=False).status_code == 303
+        wait_for(world, lambda c: c["contacts"][0]["email"] == "accueil@mlchambery.org")
+
+        # A re-import of the official data, fresher than both, gives the site another address.
+        reimport = world.data_dir / "sources" / "mission_locale_reimport.csv"
+        reimport.parent.mkdir(parents=True, exist_ok=True)
+        with reimport.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["source_id", "network", "name", "address", "postcode", "commune", "insee_commune",
+                             "department", "phone", "email", "website", "as_of", "ml_code"])
+            writer.writerow(["reimport:1", "mission_locale", "Mission locale jeunes du bassin chambérien", "", "",
+                             "Chambéry", "73065", "73", "", "contact@mlchambery.org", "", "2026-11-20", "73065"])
+        report = build_index(world.data_dir / "index", encoder, [reimport],
+                             corrections=corrections_file(world.data_dir))
+        assert report.published
+
+        # The correction is kept; the editor sees the conflict on the site's page and in the queue.
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        while "Conflits avec les données officielles" not in (page := client.get(f"/editeurs/sites/{SITE}").text):
+            assert time.monotonic() < deadline, "the conflict never reached the editors' page"
+            time.sleep(0.5)
+        text = html.unescape(page)
+        assert f"Valeur officielle quand vous l'avez corrigée : {official_email}" in text
+        assert "Nouvelle valeur officielle : <strong>contact@mlchambery.org</strong>" in text
+        assert search(world)["contacts"][0]["email"] == "accueil@mlchambery.org"
+        assert "contact@mlchambery.org" in html.unescape(client.get("/editeurs/file").text)
+
+        # Keeping their value settles it: the next version has no conflict and still the editor's address.
+        settled = client.post(f"/editeurs/sites/{SITE}/conflits", follow_redirects=False,
+                              data={"csrf": csrf(page), "field": "email", "choice": "keep"})
+        assert settled.status_code == 303
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        while "Conflits avec les données officielles" in client.get(f"/editeurs/sites/{SITE}").text:
+            assert time.monotonic() < deadline, "the settled conflict is still shown"
+            time.sleep(0.5)
+        assert search(world)["contacts"][0]["email"] == "accueil@mlchambery.org"
+        assert "conflit : valeur de la structure maintenue" in html.unescape(history(client))

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from api import messages
-from api.curation.service import Curation, SiteView, form_value
+from api.curation.service import Curation, SiteView, form_value, paris_today
 from api.curation.sites import FIELDS, STATUS_LABELS, display
 from api.curation.validation import Invalid
 from api.editors.identity import Editor
@@ -169,7 +169,7 @@ def mount_editor_pages(app: FastAPI, services: Services) -> None:
             request, "site.html", editor, status=status, view=view, form=values, errors=errors,
             field_errors={invalid.field: invalid.reason} if invalid else {},
             freshness=freshness_text(view.site, index), network_name=network.name if network else view.site.network,
-            today=date.today().isoformat(),
+            today=paris_today().isoformat(),
         )
 
     @router.get("", response_class=HTMLResponse)
