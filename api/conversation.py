@@ -31,8 +31,9 @@ def converse(
     known = conversation_id if previous is not None else None
     referral = served.assistant.turn(message, known, context)
     turn = (previous.turns if previous is not None else 0) + 1
-    store.record_turn(referral.conversation_id, turn, (s.id for s in referral.structures))
-    store.count_question(referral.understood.department, referral.understood.needs, referral.confident)
+    understood = referral.understood
+    store.finish_turn(referral.conversation_id, turn, (s.id for s in referral.structures), understood.department,
+                      understood.needs, referral.confident)
     return Exchange(referral, turn)
 
 

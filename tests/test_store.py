@@ -206,6 +206,14 @@ def test_question_stats_are_counters_per_day_department_and_need(store: Store, c
     assert columns == {"day", "department", "need", "questions", "unconfident"}
 
 
+def test_a_finished_turn_records_what_it_showed_and_its_count_together(store: Store) -> None:
+    store.finish_turn("abcdefgh12345678", 1, ["annuaire:cio-42147-01"], "42", ["orientation"], confident=False)
+    assert store.shown("abcdefgh12345678", 1) == ["annuaire:cio-42147-01"]
+    stats = store.question_stats(days=1)
+    assert (stats.questions, stats.unconfident) == (1, 1)
+    assert [n.need for n in stats.needs_per_department["42"]] == ["orientation"]
+
+
 def test_concurrent_writers_do_not_fail(store: Store) -> None:
     errors: list[BaseException] = []
 
@@ -213,7 +221,7 @@ def test_concurrent_writers_do_not_fail(store: Store) -> None:
         try:
             for turn in range(15):
                 store.save(f"conversation-{worker:04d}", ConversationState(turns=turn))
-                store.count_question("38", ["emploi"], confident=True)
+                store.finish_turn(f"conversation-{worker:04d}", turn + 1, [], "38", ["emploi"], confident=True)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -223,6 +231,7 @@ def test_concurrent_writers_do_not_fail(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+    assert store.question_stats(days=1).questions == 8 * 15
     assert store.question_stats(days=1).questions == 8 * 15
     assert store.conversation_count() == 8
 
