@@ -18,10 +18,11 @@ import time
 
 from bench.report import ROOT
 
-ORDER = ("serving", "store", "fairness", "encoder", "ingestion", "scale", "resilience")
+ORDER = ("serving", "store", "replicas", "fairness", "encoder", "ingestion", "scale", "resilience")
 QUICK: dict[str, list[str]] = {
     "serving": ["--duration", "3", "--levels", "1,4"],
     "store": ["--duration", "2"],
+    "replicas": ["--duration", "3", "--levels", "8"],
     "fairness": ["--duration", "5"],
     "encoder": ["--queries", "10", "--passages", "32"],
     "ingestion": [],

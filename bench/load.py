@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,7 @@ class LoadResult:
 
 
 def run_load(
-    base_url: str,
+    base_url: str | Sequence[str],
     make_request: RequestFactory,
     queries: Iterator[str],
     clients: int,
@@ -66,12 +67,13 @@ def run_load(
     stop: Callable[[], bool] | None = None,
 ) -> LoadResult:
     """Each client sends its next request as soon as the previous answer arrived (closed loop), until
-    `duration_s` has passed or `stop()` is true, whichever comes first."""
+    `duration_s` has passed or `stop()` is true, whichever comes first. Several base URLs (replicas): client i
+    talks to the i-th modulo their number, as a load balancer spreading connections would."""
     return asyncio.run(_run(base_url, make_request, queries, clients, duration_s, timeout_s, stop))
 
 
 async def _run(
-    base_url: str,
+    base_url: str | Sequence[str],
     make_request: RequestFactory,
     queries: Iterator[str],
     clients: int,
@@ -85,12 +87,17 @@ async def _run(
     started = time.perf_counter()
     deadline = started + duration_s
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_s) as client:
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout_s))
+            for url in urls
+        ]
 
         def running() -> bool:
             return time.perf_counter() < deadline and not (stop is not None and stop())
 
-        async def one_client() -> None:
+        async def one_client(client: httpx.AsyncClient) -> None:
             while running():
                 method, path, params, body = make_request(next(queries))
                 sent = time.perf_counter()
@@ -106,7 +113,7 @@ async def _run(
                 else:
                     result.error(f"HTTP {response.status_code}", sent - started)
 
-        await asyncio.gather(*(one_client() for _ in range(clients)))
+        await asyncio.gather(*(one_client(pool[i % len(pool)]) for i in range(clients)))
     result.seconds = time.perf_counter() - started
     result.client_cpu_s = cpu_seconds(os.getpid()) - cpu_before
     return result

@@ -11,7 +11,7 @@ from bench.machine import Machine
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 # The order sections take when the document is created or a section is missing from it.
-SECTIONS = ("serving", "store", "fairness", "ingestion", "scale", "encoder", "resilience")
+SECTIONS = ("serving", "store", "replicas", "fairness", "ingestion", "scale", "encoder", "resilience")
 
 HEADER = """# Benchmarks and resilience checks
 
