@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from api.app import create_app
+from api.curation.store import CurationStore
 from api.errors import ErrorCode
 from api.runtime import Runtime
 from api.store import Store
@@ -726,7 +728,11 @@ def test_each_card_copies_its_contact_and_takes_the_widgets_reports(
     reported = next(n for n, s in enumerate(expected[: len(cards)]) if s["contacts"])
     form = show_card(cards[reported], "Contact erroné")
     assert inputs(form)["reason_contact_errone"]["type"] == "Input.Text"
-    value = {**submit_data(form), "reason_contact_errone": "Le numéro ne répond plus"}
+    # Which information is wrong, as the widget asks it: it goes with the report to the editors' queue.
+    field = inputs(form)["field_contact_errone"]
+    assert field["type"] == "Input.ChoiceSet" and field["label"] == "Information concernée"
+    assert [c["value"] for c in field["choices"]] == ["phone", "email", "address", "hours", "website"]
+    value = {**submit_data(form), "reason_contact_errone": "Le numéro ne répond plus", "field_contact_errone": "phone"}
     assert live.post(card_submit(microsoft.service_url, value, sent.id)).status_code == 200
     thanks = messages_of(microsoft.sent(PERSONAL_CHAT))[-1].activity["text"]
     assert thanks.startswith("Merci") and "« Contact erroné »" in thanks and expected[reported]["name"] in thanks
@@ -742,6 +748,13 @@ def test_each_card_copies_its_contact_and_takes_the_widgets_reports(
         ("contact_errone", expected[reported]["id"], 1, "down", "teams"),
     ]
     assert items[1]["reason"] is not None and "numéro" in items[1]["reason"]  # words of the base only
+    store = Store(live.settings.store_url, conversation_ttl=3600)
+    try:
+        rooms = CurationStore(store.engine, lambda: datetime.now(UTC), date.today)
+        details = rooms.report_details([i["id"] for i in items])
+    finally:
+        store.dispose()
+    assert {i: d.field for i, d in details.items()} == {items[1]["id"]: "phone"}
 
     # A report on a structure this turn never showed is refused in French, and stored nowhere.
     forged = {"spro": "report", "kind": "contact_errone", "structure": "network:apec", "turn": 1}

@@ -229,11 +229,13 @@ class TeamsBot:
             channel=CHANNEL,
         )
         try:
-            await run_in_threadpool(record)
+            item = await run_in_threadpool(record)
         except ApiError as exc:
             log.warning("Teams report refused: %s", exc.code)
             await ctx.send(messages.REPORT_REFUSED.format(detail=exc.detail))
             return
+        if report.field is not None:
+            await run_in_threadpool(self._services.curation.rooms.note_report_field, item.id, report.field)
         name = structure_name(served, report.structure_id)
         await ctx.send(messages.REPORT_THANKS.format(kind=REPORT_TITLES[report.kind], name=name))
 

@@ -22,6 +22,8 @@ from microsoft_teams.cards import (
     ActionSet,
     AdaptiveCard,
     CardElement,
+    Choice,
+    ChoiceSetInput,
     Container,
     Fact,
     FactSet,
@@ -113,7 +115,18 @@ def _report_action(kind: ReportKind, result: StructureResult, turn: int) -> Show
         title=messages.REPORT_SEND,
         data={ACTION_KEY: "report", "kind": kind, "structure": result.id, "turn": turn},
     )
-    return ShowCardAction(title=REPORT_TITLES[kind], card=AdaptiveCard(body=[reason], actions=[send]))
+    body: list[CardElement] = [reason]
+    if kind == "contact_errone":
+        # The field goes with the report to the editors' queue of the site's network.
+        field = ChoiceSetInput(
+            id=f"field_{kind}",
+            label=messages.REPORT_FIELD,
+            style="compact",
+            placeholder=messages.REPORT_FIELD_UNKNOWN,
+            choices=[Choice(title=label, value=code) for code, label in messages.REPORT_FIELDS.items()],
+        )
+        body = [field, reason]
+    return ShowCardAction(title=REPORT_TITLES[kind], card=AdaptiveCard(body=body, actions=[send]))
 
 
 def contact_lines(result: StructureResult, network: Network | None, referents: Sequence[Referent] = ()) -> list[str]:

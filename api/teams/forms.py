@@ -171,6 +171,7 @@ class Report:
     structure_id: str
     turn: int
     reason: str | None
+    field: str | None = None  # for a wrong contact: which information (phone, email...), if the card said
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def _report(value: dict[str, Any]) -> Submission:
     reason = value.get(f"reason_{kind}")
     text = reason.strip() if isinstance(reason, str) else ""
     report_kind: ReportKind = "contact_errone" if kind == "contact_errone" else "non_pertinent"
-    return Report(report_kind, structure[:200], turn, text[:REASON_INPUT_MAX] or None)
+    field = value.get(f"field_{kind}")
+    named = field if isinstance(field, str) and field in messages.REPORT_FIELDS else None
+    return Report(report_kind, structure[:200], turn, text[:REASON_INPUT_MAX] or None, named)
 
 
 def _correction(value: dict[str, Any]) -> Submission:

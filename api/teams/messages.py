@@ -30,6 +30,16 @@ PHONE_WITH_NOTE = "{phone} ({note})"
 HOURS = "Horaires"
 STALE = "À vérifier : donnée de plus de deux ans"
 REFERENT = "Référent·e : "
+REPORT_FIELD = "Information concernée"
+REPORT_FIELD_UNKNOWN = "Je ne sais pas ou autre"
+# The fields a "Contact erroné" report may name, as the widget offers them (codes of api/schemas.ReportField).
+REPORT_FIELDS = {
+    "phone": "Téléphone",
+    "email": "Courriel",
+    "address": "Adresse",
+    "hours": "Horaires",
+    "website": "Site internet",
+}
 REFERENT_FOR = "pour : "
 SOURCE = "Source : {source}"
 SOURCE_DATED = "Source : {source}, {as_of}"
