@@ -79,6 +79,16 @@ class ServerProcess:
         args = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *source_args]
         return cls(args, env, port, log_path)
 
+    @classmethod
+    def naive_rag(
+        cls, index_version: Path, log_path: Path, extra_env: Mapping[str, str] | None = None
+    ) -> ServerProcess:
+        """The baseline (bench/naive_rag.py) over an index version, without any of our settings."""
+        port = free_port()
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPRO_", "OMP_", "GOMP_"))}
+        args = [sys.executable, "-m", "bench.naive_rag", "--index", str(index_version), "--port", str(port)]
+        return cls(args, {**clean, "PYTHONUNBUFFERED": "1", **(extra_env or {})}, port, log_path)
+
     @property
     def pid(self) -> int:
         assert self._process is not None

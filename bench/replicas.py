@@ -116,6 +116,10 @@ def _version_pickup(urls: list[str]) -> tuple[float, bool]:
     return time.perf_counter() - started, False
 
 
+def _latencies(result: load.LoadResult) -> list[str]:
+    return [f"{result.percentile(p):.0f}" for p in (50, 95, 99)] + [str(result.error_count)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per row")
@@ -139,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
                 _serve(work / "data", work / f"replica-{n}.log", {"SPRO_DATABASE_URL": database}) for n in (1, 2)
             ],
         }
+        naive: dict[int, float] = {}
+        # Measured first, alone, then stopped: it would take cores from the processes measured next.
+        with ServerProcess.naive_rag(work / "data" / "index" / "current", work / "naive-rag.log") as baseline:
+            baseline.wait_ready()
+            for clients in levels:
+                result = load.run_load(baseline.base_url, load.baseline_request, workload.unique(clients), clients,
+                                       args.duration)
+                naive[clients] = result.throughput
+                rows.append(["naive RAG (one process)", "`/search`", "unique", str(clients),
+                             f"{result.throughput:.1f}", "1.00", *_latencies(result)])
+                print(" | ".join(rows[-1]), f"; load {load_now()}", flush=True)
         for name, make in setups.items():
             servers = make()
             with contextlib.ExitStack() as running:
@@ -153,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                     for endpoint, queries, factory, texts in runs:
                         result = load.run_load(urls, factory, texts, clients, args.duration)
                         rows.append([name, f"`/api/{endpoint}`", queries, str(clients), f"{result.throughput:.1f}",
-                                     f"{result.percentile(50):.0f}", f"{result.percentile(95):.0f}",
-                                     f"{result.percentile(99):.0f}", str(result.error_count)])
+                                     f"{result.throughput / naive[clients]:.2f}", *_latencies(result)])
                         print(" | ".join(rows[-1]), f"; load {load_now()}", flush=True)
                 pickup = _version_pickup(urls) if name != "one process (SQLite)" else None
             if pickup is None:
@@ -176,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(" | ".join(checks[-1]), flush=True)
     body = "\n".join([
         f"Real `spro serve` processes on 127.0.0.1 over the same index ({report.chunks} chunks), rate limit off for "
-        f"the load rows; closed-loop clients, {args.duration:.0f} s per row; with two replicas, client *i* talks "
+        f"the load rows; closed-loop clients, {args.duration:.0f} s per row; the naive RAG (one process, "
+        "bench/naive_rag.py) first, alone, for the ratio; with two replicas, client *i* talks "
         "to replica *i mod 2*, as a load balancer spreading connections would. *unique*: cases never seen (the "
         "query cache never hits); *golden*: the golden cases in a loop (it hits).",
         "",
-        table(["Processes", "Route", "Queries", "Clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "Errors"], rows),
+        table(["Processes", "Route", "Queries", "Clients", "req/s", "req/s ÷ naive RAG", "p50 ms", "p95 ms", "p99 ms",
+               "Errors"], rows),
         "",
         "One limit and one index for all: the same processes with `SPRO_RATE_LIMIT_PER_MINUTE` = "
         f"{LIMIT_PER_MINUTE}, one client address sending twice that to `/api/networks` spread over them; then a "
