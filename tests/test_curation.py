@@ -291,3 +291,36 @@ def test_a_changed_official_value_under_a_correction_is_shown_to_the_editor_who_
             time.sleep(0.5)
         assert search(world)["contacts"][0]["email"] == "accueil@mlchambery.org"
         assert "conflit : valeur de la structure maintenue" in html.unescape(history(client))
+
+
+def test_a_closed_site_leaves_the_answers_stays_on_the_editors_list_and_reopens(world: World) -> None:
+    aix = "annuaire:mission_locale-73008-01"  # Siège MLJ - Aix-les-Bains
+
+    def listed() -> bool:
+        found = httpx.get(f"{world.url}/api/structures", params={"network": "mission_locale", "department": "73",
+                                                                  "limit": 200}, timeout=30)
+        assert found.status_code == 200, found.text[:300]
+        return aix in {s["id"] for s in found.json()["items"]}
+
+    def until(check: Any) -> None:
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        while not check():
+            assert time.monotonic() < deadline, "not published within a minute"
+            time.sleep(0.5)
+
+    assert listed()
+    with world.editor("ml73") as client:
+        form = site_form(client, aix)
+        moved = {**form, "status": "moved"}
+        refused = client.post(f"/editeurs/sites/{aix}", data=moved)
+        assert refused.status_code == 422 and "nouvelle adresse" in html.unescape(refused.text)
+        assert client.post(f"/editeurs/sites/{aix}", data={**form, "status": "closed"},
+                           follow_redirects=False).status_code == 303
+        until(lambda: not listed())
+        home = client.get("/editeurs", params={"q": "Aix-les-Bains"}).text
+        assert "Siège MLJ - Aix-les-Bains" in home and ">fermé<" in home
+        page = html.unescape(client.get(f"/editeurs/sites/{aix}").text)
+        assert "il n'apparaît plus dans les réponses" in page
+        assert client.post(f"/editeurs/sites/{aix}", data={**site_form(client, aix), "status": "open"},
+                           follow_redirects=False).status_code == 303
+        until(listed)

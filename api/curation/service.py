@@ -122,8 +122,7 @@ class Curation:
         raise ApiError(ErrorCode.UNKNOWN_STRUCTURE, messages.UNKNOWN_STRUCTURE.format(value=structure_id[:80]))
 
     def _allowed(self, editor: Editor, site: Structure) -> str:
-        organisation = editor.organisation_for(site.network, site.department) if editor.can_edit(
-            site.network, site.department) else None
+        organisation = editor.organisation_for(site.network, site.department)  # None: no grant covers the site
         if organisation is None:
             raise ApiError(ErrorCode.EDITOR_FORBIDDEN, messages.EDITOR_FORBIDDEN)
         return organisation
@@ -151,10 +150,13 @@ class Curation:
                          c.organisation)
             for c in index.conflicts.get(site.id, ())
         ]
-        served_values = official_values(site)
-        pending = {c.field for c in stored} != set(overridden) or any(
-            not _same(c.field, served_values.get(c.field), c.value) for c in stored if c.field != "status"
-        )
+        if closed:  # a closed site's other corrections wait, unapplied, until it reopens
+            pending = not any(c.field == "status" and c.value == "closed" for c in stored)
+        else:
+            served_values = official_values(site)
+            pending = {c.field for c in stored} != set(overridden) or any(
+                not _same(c.field, served_values.get(c.field), c.value) for c in stored if c.field != "status"
+            )
         views = field_views(site, overridden, stored)
         if added:  # the corrections file v1 gives an added site neither opening hours nor a state
             views = [v for v in views if v.field not in ADDED_SITE_LACKS]
