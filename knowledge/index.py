@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -32,10 +33,17 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 # Below this many chunks exact search is fast enough and exact: one query on one thread took 0.8 ms at
-# p95 over 10k chunks, 15 ms over 100k (10 ms at about 68k); above it HNSW keeps queries under a
-# millisecond. efSearch 128 rather than 64: +2.7 points of recall@10 at 100k (0.981) and +10 at 1M for
-# 0.05 to 0.13 ms more (docs/BENCHMARKS.md, Scale and Index type decision).
+# p95 over 10k chunks, 15 ms over 100k (10 ms at about 68k) (docs/BENCHMARKS.md, Scale and Index type decision).
 EXACT_SEARCH_MAX = 50_000
+# Above it, IVF-Flat: the vectors kept whole in nlist = 4·√N lists, trained by k-means on 40 vectors per list,
+# and nprobe lists searched per query. At 1M chunks: recall@10 1.000, p95 9.9 ms, 1,520 MiB resident, 315 s
+# to build on 2 loaded cores; HNSW lost recall at 1M (0.81 with efConstruction 40) and IVF-SQ8 recall
+# everywhere (0.98) (docs/BENCHMARKS.md, Index type decision).
+IVF_LISTS_PER_SQRT = 4
+IVF_TRAINING_PER_LIST = 40
+IVF_NPROBE = 32
+# HNSW, the type built above EXACT_SEARCH_MAX until issue 16: versions built then are still served, with this
+# efSearch applied at load.
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
 
@@ -195,6 +203,7 @@ class KnowledgeIndex:
             ]
             records = Records.from_json((directory / "records.json").read_text(encoding="utf-8"))
             dense = faiss.read_index(str(directory / "dense.faiss"))
+            tune_for_search(dense)
             lexical = LexicalIndex.load(directory / "lexical")
         except Exception as exc:  # any parse failure means the same thing: do not serve this version
             raise IndexRefused(f"index {directory.name} : contenu illisible ({exc})") from exc
@@ -203,20 +212,39 @@ class KnowledgeIndex:
         return cls(directory, manifest, chunks, records, dense, lexical)
 
 
-def build_dense(vectors: NDArray[np.float32]) -> tuple[faiss.Index, str]:
-    """Exact inner product for small corpora, HNSW above EXACT_SEARCH_MAX (vectors are normalised)."""
-    dim = vectors.shape[1]
-    if len(vectors) <= EXACT_SEARCH_MAX:
+def ivf_lists(count: int) -> int:
+    """IVF lists for `count` vectors: 4·√N, the usual rule of thumb, and never more lists than vectors."""
+    return max(1, min(count, int(IVF_LISTS_PER_SQRT * math.sqrt(count))))
+
+
+def build_dense(vectors: NDArray[np.float32], exact_max: int = EXACT_SEARCH_MAX) -> tuple[faiss.Index, str]:
+    """Exact inner product up to `exact_max` vectors, IVF-Flat above (vectors are normalised); the index and
+    its type, for the manifest."""
+    count, dim = vectors.shape
+    data = np.ascontiguousarray(vectors, dtype=np.float32)
+    if count <= exact_max:
         index: faiss.Index = faiss.IndexFlatIP(dim)
         kind = "flat-ip"
     else:
-        hnsw = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        index = hnsw
-        kind = f"hnsw{HNSW_NEIGHBOURS}"
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        nlist = ivf_lists(count)
+        index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+        # A fixed sample bounds k-means' time at 1M, where it is most of the build.
+        sample = np.random.default_rng(0).choice(count, min(count, IVF_TRAINING_PER_LIST * nlist), replace=False)
+        index.train(data[np.sort(sample)])
+        kind = f"ivf{nlist}-flat"
+    if count:
+        index.add(data)
+    tune_for_search(index)
     return index, kind
+
+
+def tune_for_search(index: faiss.Index) -> None:
+    """Apply today's search settings to an index of any type this module builds or built, at load: a change of
+    nprobe or efSearch reaches the served versions without a re-index."""
+    if isinstance(index, faiss.IndexIVF):
+        index.nprobe = IVF_NPROBE
+    elif isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
 
 
 def write_version(
