@@ -292,7 +292,8 @@ def markdown(results: list[Measure], queries: int, latency_queries: int, budget_
         f"the IVF indexes are trained on 40 points per list, sampled. Build time is on the machine's "
         f"{os.cpu_count()} cores, under the load stated{_spin_note()}. In bold: what `knowledge/index.py` builds "
         f"at that size."
-        + (f" The rows come from {runs} runs (`--render`), each row with the load it was measured under." if runs > 1
+        + (f" The rows come from {runs} runs (`--render`), each row with the load it was measured under (the "
+           f"machine line's is the load when they were put together)." if runs > 1
            else ""),
         "",
         table(["Chunks", "Index", "Search", "Build s", "Memory MiB", "RSS MiB", "p50 ms", "p95 ms", "recall@10",
