@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ import httpx
 from bench import load, workload
 from bench.corpus import WORK, describe_sources, prepare_data_dir, sources_env
 from bench.machine import describe, load_now
-from bench.processes import ServerProcess, free_port
+from bench.processes import ServerProcess
 from bench.report import table, write_section
 from knowledge.embedding import OPENMP_SPIN, load_encoder
 
@@ -107,15 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _baseline(work: Path, log: str, env: dict[str, str]) -> ServerProcess:
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPRO_", "OMP_", "GOMP_"))}
-    return ServerProcess(
-        [sys.executable, "-m", "bench.naive_rag", "--index", str(work / "data" / "index" / "current"),
-         "--port", str(port)],
-        {**clean, "PYTHONUNBUFFERED": "1", **env},
-        port,
-        work / log,
-    )
+    return ServerProcess.naive_rag(work / "data" / "index" / "current", work / log, env)
 
 
 def _warm_up(base_url: str, path: str, lap: bool = False) -> None:
