@@ -29,6 +29,7 @@ from tests.curation_support import (
     running_world,
 )
 from tests.oidc_support import oidc_issuer  # noqa: F401 (fixture)
+from tests.test_guide_browser import tab_to
 from tests.test_widget import Session, browser, screenshot_path  # noqa: F401 (fixtures)
 from tests.widget_support import ask, axe_violations, last_answer
 
@@ -36,13 +37,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.slow
-
-ACTIVE = """() => {
-  const el = document.activeElement;
-  return el ? { id: el.id, name: el.getAttribute("name") || "", tag: el.tagName.toLowerCase(),
-                outline: getComputedStyle(el).outlineStyle } : null;
-}"""
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, oidc_issuer: str) -> Iterator[World]:  # noqa: F811
@@ -53,18 +47,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, oidc_issue
 def assert_accessible(page: Page) -> None:
     violations = axe_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)
-
-
-def tab_to(page: Page, name: str, limit: int = 120) -> None:
-    """Press Tab until the input named `name` has the focus; every focused element on the way shows it."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        active = page.evaluate(ACTIVE)
-        if active:
-            assert active["outline"] != "none", f"focus invisible sur {active}"
-        if active and active["name"] == name:
-            return
-    raise AssertionError(f"champ {name} jamais atteint au clavier")
 
 
 def sign_in(page: Page, world: World, sub: str) -> None:
@@ -118,7 +100,7 @@ def test_a_reported_phone_is_fixed_by_its_structure_and_the_next_answer_shows_it
         desk.get_by_role("heading", name=target["name"]).wait_for()
         assert_accessible(desk)
         desk.locator("#contenu").focus()
-        tab_to(desk, "phone")
+        tab_to(desk, "phone", limit=120)
         desk.keyboard.press("Control+A")
         desk.keyboard.type(NEW_PHONE)
         desk.keyboard.press("Enter")
