@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from api import messages
-from api.curation.service import Curation, SiteView, form_value, paris_today
+from api.curation.service import PARIS, Curation, SiteView, form_value, paris_today
 from api.curation.sites import FIELDS, STATUS_LABELS, display
 from api.curation.validation import Invalid
 from api.editors.identity import Editor
@@ -27,14 +26,12 @@ from api.editors.session import check_csrf, csrf_token, current_editor
 from api.errors import ApiError, ErrorCode
 from api.routes.guide import TEMPLATES_DIR
 from api.services import Services
+from assistant import messages as messages_fr
 from assistant.ranking import freshness
 from knowledge.index import KnowledgeIndex
 from knowledge.model import WEEKDAYS, Structure
 from knowledge.referentials import DEPARTMENTS
 
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
 SITES_SHOWN = 200
 NOTICES = {
     "enregistre": messages.SAVED,
@@ -57,12 +54,12 @@ HEADINGS = {401: "Connexion nécessaire", 403: "Accès refusé", 404: "Page intr
 
 
 def long_date(value: date | datetime | None) -> str:
-    """"3 décembre 2026" (a datetime is read in Paris time)."""
+    """"3 décembre 2026" (a datetime is read in Paris time), as the answers write it."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(PARIS).date()
-    return f"{value.day}{'er' if value.day == 1 else ''} {MONTHS[value.month - 1]} {value.year}"
+    return messages_fr.long_date(value)
 
 
 def long_datetime(value: datetime) -> str:

@@ -25,7 +25,6 @@ from api.curation.sites import (
     ConflictView,
     FieldView,
     field_views,
-    freshest,
     official_values,
 )
 from api.curation.store import AuditEntry, Change, CurationStore, EditorSiteRow, Outcome, Referent
@@ -34,7 +33,9 @@ from api.errors import ApiError, ErrorCode
 from api.reindex import Reindexer
 from api.runtime import Served
 from api.store import Store, feedback
+from assistant.ranking import freshness
 from ingest.sources.corrections import corrections_file
+from knowledge.index import KnowledgeIndex
 from knowledge.model import WEEKDAYS, Contact, DayHours, Section, ServedTerritory, Structure
 from knowledge.referentials import NETWORK_IDS, NetworkId
 from knowledge.settings import Settings
@@ -329,9 +330,9 @@ class Curation:
                     conflict.official_now, conflict.value, conflict.organisation)))
         limit = self._today() - timedelta(days=UNVERIFIED_AFTER_DAYS)
         stale = [
-            StaleItem(s, freshest(s)) for s in index.structures.values()
+            StaleItem(s, _freshest_day(s, index)) for s in index.structures.values()
             if s.reception and editor.can_edit(s.network, s.department)
-            and ((f := freshest(s)) is None or f < limit)
+            and ((day := _freshest_day(s, index)) is None or day < limit)
         ]
         stale.sort(key=lambda item: (item.freshest or date.min, item.site.name))
         return Queue(reports, conflicts, stale[:50], len(stale))
@@ -359,6 +360,12 @@ class Curation:
         ids = [s.id for s in self.sites(editor, served)]
         ids += [r.id for r in self.rooms.editor_sites() if editor.can_edit(r.network, r.department)]
         return self.rooms.history(ids)
+
+
+def _freshest_day(site: Structure, index: KnowledgeIndex) -> date | None:
+    """The day of the site's freshest information, as the answers' "vérifié le" / "à jour au" give it."""
+    found = freshness(site, index)
+    return date.fromisoformat(found.on) if found is not None else None
 
 
 def _submitted(name: str, form: Mapping[str, str]) -> tuple[str, ...]:

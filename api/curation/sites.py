@@ -72,14 +72,6 @@ class ConflictView:
     organisation: str
 
 
-def freshest(site: Structure) -> date | None:
-    """The newest date any of the site's information carries: a verification, an edit, an official field."""
-    dates = [d for c in site.contacts for d in c.dates()]
-    if site.verified is not None:
-        dates.append(site.verified.on)
-    return max(dates) if dates else None
-
-
 def field_views(site: Structure, overridden: Mapping[str, Any], corrections: Iterable[Any]) -> list[FieldView]:
     """`overridden`: field -> the official value now under a correction applied by the served build;
     `corrections`: the stored ones (newer than the served build when a re-index is under way)."""
