@@ -58,7 +58,7 @@ def ingest(
     from ingest.build import BuildFailed, BuildInProgress, build_index
     from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
     from ingest.sources.corrections import corrections_file
-    from knowledge.embedding import load_encoder
+    from knowledge.embedding import configured_encoder, first_stage_of
 
     settings = Settings()
     _configure_logging()
@@ -68,7 +68,7 @@ def ingest(
     if missing:
         console.print(f"[red]Source introuvable : {', '.join(missing)}[/red]")
         raise typer.Exit(2)
-    encoder = load_encoder(settings.encoder, settings.encoder_threads)
+    encoder = configured_encoder(settings.encoder, settings.encoder_threads, settings.first_stage)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as bar:
@@ -95,11 +95,17 @@ def ingest(
     for problem in report.problems:
         console.print(f"[yellow]ignoré[/yellow] {problem}")
     state = "inchangé (rien à recalculer)" if report.unchanged else f"version {report.version} publiée"
+    first = first_stage_of(encoder)
+    first_stage = (
+        f" ; premier étage {first.name} : {report.first_stage_embedded} calculés, "
+        f"{report.first_stage_shipped} livrés avec la base"
+        if first is not None and report.published else ""
+    )
     console.print(
         f"Index {state} : {report.networks} réseaux, {report.dispositifs} dispositifs, "
         f"{report.structures} structures, {report.documents} documents ; {report.chunks} passages "
-        f"({report.embedded} calculés, {report.shipped} livrés avec la base, {report.reused} repris du cache) ; "
-        f"{len(report.problems)} problème(s) ; {report.seconds:.1f} s."
+        f"({report.embedded} calculés, {report.shipped} livrés avec la base, {report.reused} repris du cache"
+        f"{first_stage}) ; {len(report.problems)} problème(s) ; {report.seconds:.1f} s."
     )
 
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from assistant.dialogue import Assistant, ConversationStore
-from knowledge.embedding import CachedQueryEncoder, Encoder, load_encoder
+from knowledge.embedding import Encoder, configured_encoder, first_stage_of
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.settings import Settings
 from knowledge.territory import Territory
@@ -33,12 +33,15 @@ class Runtime:
         index, refusals = load_latest(self.settings.index_dir, self.encoder.name)
         for refusal in refusals:
             log.warning("index refused: %s", refusal)
+        _warn_without_first_stage(index, self.encoder)
         return Runtime(self.settings, self.encoder, self.territory, index)
 
 
 def load_encoder_for(settings: Settings) -> Encoder:
-    encoder = CachedQueryEncoder(load_encoder(settings.encoder, settings.encoder_threads))
-    encoder.load()
+    encoder = configured_encoder(settings.encoder, settings.encoder_threads, settings.first_stage)
+    load = getattr(encoder, "load", None)
+    if load is not None:
+        load()
     return encoder
 
 
@@ -48,7 +51,17 @@ def load_runtime(settings: Settings, encoder: Encoder | None = None) -> Runtime:
     index, refusals = load_latest(settings.index_dir, encoder.name)
     for refusal in refusals:
         log.warning("index refused: %s", refusal)
+    _warn_without_first_stage(index, encoder)
     return Runtime(settings, encoder, Territory.load(), index)
+
+
+def _warn_without_first_stage(index: KnowledgeIndex, encoder: Encoder) -> None:
+    first = first_stage_of(encoder)
+    if first is not None and index.first_stage != first.name:
+        log.warning(
+            "index version %s holds no %s first-stage vectors: the full encoder reads every query until a "
+            "re-index (spro ingest)", index.version, first.name,
+        )
 
 
 @dataclass(frozen=True)

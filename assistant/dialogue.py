@@ -161,7 +161,6 @@ class Assistant:
         self._vocabulary = CaseVocabulary(index.chunks)
         self._directory = Directory(index.records.structures, territory)
         self._show_personal_emails = show_personal_emails
-        self._min_cosine = MIN_COSINES.get(encoder.name, MIN_COSINE)
 
     @property
     def directory(self) -> Directory:
@@ -268,13 +267,14 @@ class Assistant:
         person_described = case.age is not None or case.age_min is not None or bool(
             case.commune or case.department or case.place_candidates
         )
-        best_cosine = max((h.cosine for h in hits), default=0.0)
+        closest = max(hits, key=lambda h: h.cosine, default=None)
+        in_scope = closest is not None and closest.cosine >= MIN_COSINES.get(closest.encoder, MIN_COSINE)
         if not about_the_case and person_described and not out_of_scope:
             # "une dame de 50 ans à Valence": someone to help, but nothing yet says with what.
             ask_need = Clarification("need", messages.ASK_NEED, tuple(messages.NEED_OPTIONS))
             reply = messages.need_question(case.age, case.youth, _where(case))
             return Referral(conversation_id, reply, ask_need, understood, (), (), confident=False)
-        if out_of_scope or not hits or (not about_the_case and best_cosine < self._min_cosine):
+        if out_of_scope or not hits or (not about_the_case and not in_scope):
             return Referral(conversation_id, messages.NOTHING_FOUND, None, understood, (), (), confident=False)
         ranked = rank_networks(hits, case, self.index)
         place_name = self._place_name(case)

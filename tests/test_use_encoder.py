@@ -20,7 +20,7 @@ GOLDEN = ROOT / "tests" / "golden" / "cases.yaml"
 
 @pytest.fixture(scope="module")
 def use_index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three networks of the embedded base, embedded by USE (no shipped vectors for it: all computed)."""
+    """Three networks of the embedded base, embedded by USE alone (its vectors are shipped, as the first stage's)."""
     base = tmp_path_factory.mktemp("kb")
     for kind, ids in (("networks", NETWORKS), ("dispositifs", ())):
         (base / kind).mkdir(parents=True)
@@ -28,7 +28,7 @@ def use_index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy(ROOT / "knowledge" / "data" / kind / f"{name}.yaml", base / kind)
     root = tmp_path_factory.mktemp("use-index")
     report = build_index(root, load_encoder("use"), knowledge_root=base, cache_path=root / "cache.sqlite")
-    assert report.published and report.embedded == report.chunks > 0 and report.shipped == 0
+    assert report.published and report.shipped == report.chunks > 0 and report.embedded == 0
     return root
 
 

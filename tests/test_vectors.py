@@ -11,22 +11,32 @@ import pytest
 from ingest.build import build_index, embedded_passages
 from ingest.cache import passage_key
 from ingest.shipped import ShippedVectors, load_shipped
-from knowledge.embedding import Encoder
+from knowledge.embedding import Encoder, first_stage_of
 
 REGENERATE = "run `.venv/bin/python scripts/build_vectors.py` and commit knowledge/data/vectors/"
 SAMPLE = 8
 
 
+@pytest.fixture(scope="module", params=["full encoder", "first stage"])
+def stage(request: pytest.FixtureRequest, encoder: Encoder) -> Encoder:
+    """Each encoder of the default two-stage search: both have their vectors shipped."""
+    if request.param == "full encoder":
+        return encoder
+    first = first_stage_of(encoder)
+    assert first is not None, "the default encoder has a first stage"
+    return first
+
+
 @pytest.fixture(scope="module")
-def shipped(encoder: Encoder) -> ShippedVectors:
-    vectors = load_shipped(encoder.name)
-    assert vectors is not None, f"no shipped vectors for {encoder.name}: {REGENERATE}"
+def shipped(stage: Encoder) -> ShippedVectors:
+    vectors = load_shipped(stage.name)
+    assert vectors is not None, f"no shipped vectors for {stage.name}: {REGENERATE}"
     return vectors
 
 
 @pytest.fixture(scope="module")
-def passages(encoder: Encoder) -> dict[str, str]:
-    return {passage_key(encoder.name, p): p for p in embedded_passages()}
+def passages(stage: Encoder) -> dict[str, str]:
+    return {passage_key(stage.name, p): p for p in embedded_passages()}
 
 
 def test_every_passage_of_the_embedded_base_has_a_shipped_vector(
@@ -46,11 +56,11 @@ def test_no_shipped_vector_is_left_for_a_passage_no_longer_in_the_base(
 
 
 def test_shipped_vectors_match_the_real_encoder(
-    shipped: ShippedVectors, passages: dict[str, str], encoder: Encoder
+    shipped: ShippedVectors, passages: dict[str, str], stage: Encoder
 ) -> None:
     keys = [k for k in shipped.keys if k in passages]
     sample = keys[:: max(len(keys) // SAMPLE, 1)][:SAMPLE]
-    fresh = encoder.encode_passages([passages[k] for k in sample])
+    fresh = stage.encode_passages([passages[k] for k in sample])
     stored = shipped.get_many(sample)
     cosines = [float(np.dot(fresh[i], stored[k])) for i, k in enumerate(sample)]
     assert min(cosines) > 0.999, f"shipped vectors differ from the encoder's ({min(cosines):.4f}): {REGENERATE}"
@@ -62,6 +72,9 @@ def test_first_build_on_an_empty_cache_embeds_nothing_of_the_embedded_base(tmp_p
     first = build_index(tmp_path / "index", encoder, cache_path=cache)
     assert first.published and first.embedded == 0, f"{first.embedded} passages computed: {REGENERATE}"
     assert first.shipped == first.chunks > 0 and first.reused == 0
+    assert first.first_stage_embedded == 0, f"{first.first_stage_embedded} first-stage vectors computed: {REGENERATE}"
+    assert first.first_stage_shipped == first.chunks
     # Taken once: the next build finds them in the cache.
     again = build_index(tmp_path / "index", encoder, cache_path=cache, force=True)
     assert again.embedded == again.shipped == 0 and again.reused == again.chunks
+    assert again.first_stage_embedded == again.first_stage_shipped == 0

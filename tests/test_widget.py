@@ -20,7 +20,7 @@ import pytest
 
 from api.runtime import Runtime
 from ingest.build import build_index
-from knowledge.embedding import Encoder
+from knowledge.embedding import Encoder, TwoStageEncoder
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.territory import Territory
 from tests.conftest import CACHE, ROOT
@@ -146,15 +146,20 @@ def trapped_server(
     encoder: Encoder,
     territory: Territory,
 ) -> Iterator[LiveServer]:
-    """A server on an index whose knowledge holds HTML and markup in links (a hostile or careless source)."""
+    """A server on an index whose knowledge holds HTML and markup in links (a hostile or careless source).
+
+    Served by the full encoder alone: the test needs the trapped passage among the excerpts, and USE, the first
+    stage, reads a passage that full of markup as far from the case (12th instead of 1st); where it would answer,
+    the network's own sheet fills the card."""
+    full = encoder.full if isinstance(encoder, TwoStageEncoder) else encoder
     sources = tmp_path_factory.mktemp("trapped-sources")
     (sources / "ml-piege.md").write_text(TRAPPED_DOCUMENT, encoding="utf-8")
     root = tmp_path_factory.mktemp("trapped-index")
-    build_index(root, encoder, [sources], cache_path=CACHE)  # plus the embedded directory, always read
-    index, _ = load_latest(root, encoder.name)
+    build_index(root, full, [sources], cache_path=CACHE)  # plus the embedded directory, always read
+    index, _ = load_latest(root, full.name)
     port, partner_port = free_port(), free_port()
     settings = widget_settings(_data_dir(tmp_path_factory, root, "trapped-data"), partner_port)
-    live = start_server(settings, Runtime(settings, encoder, territory, index), port, partner_port)
+    live = start_server(settings, Runtime(settings, full, territory, index), port, partner_port)
     yield live
     live.stop()
 
