@@ -68,7 +68,9 @@ class LexicalIndex:
         known = [t for t in tokens if t in vocab]
         if not known:
             return []
+        # n_threads=0: in the calling thread; any other value starts a thread pool for each query (1.7 ms of a
+        # search of 60 ms on the loaded machine, in a profile of 200 unseen cases).
         ids, scores = self._retriever.retrieve(
-            [known], k=min(k, self._size), show_progress=False, n_threads=1
+            [known], k=min(k, self._size), show_progress=False, n_threads=0
         )
         return [(int(i), float(s)) for i, s in zip(np.asarray(ids)[0], np.asarray(scores)[0], strict=True) if s > 0]
