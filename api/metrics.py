@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from api.runtime import ServedSlot
+from knowledge.embedding import CachedQueryEncoder, Encoder, TwoStageEncoder
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A chat turn encodes a query and ranks: tens to hundreds of milliseconds.
@@ -30,14 +31,30 @@ class _IndexCollector(Collector):
             return
         index = served.runtime.index
         info = InfoMetricFamily("spro_index", "The index version being served")
-        info.add_metric([], {"version": index.version, "encoder": index.manifest.encoder})
+        info.add_metric([], {"version": index.version, "encoder": index.manifest.encoder,
+                             "first_stage": index.first_stage or ""})
         yield info
+        yield _encodings(served.runtime.encoder)
         chunks = GaugeMetricFamily("spro_index_chunks", "Passages in the served index")
         chunks.add_metric([], float(len(index.chunks)))
         yield chunks
         structures = GaugeMetricFamily("spro_index_structures", "Directory sites in the served index")
         structures.add_metric([], float(len(index.structures)))
         yield structures
+
+
+def _encodings(encoder: Encoder) -> Metric:
+    """Query texts per encoder, read by it or taken from its cache: with a first stage, the full encoder's
+    share of the first stage's count is the share of searches that needed it."""
+    family = CounterMetricFamily(
+        "spro_query_encodings", "Query texts asked of each encoder, by cache outcome", labels=["encoder", "cache"]
+    )
+    stages = (encoder.first, encoder.full) if isinstance(encoder, TwoStageEncoder) else (encoder,)
+    for stage in stages:
+        if isinstance(stage, CachedQueryEncoder):
+            family.add_metric([stage.name, "miss"], float(stage.encoded))
+            family.add_metric([stage.name, "hit"], float(stage.asked - stage.encoded))
+    return family
 
 
 class Metrics:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from api.app import create_app
@@ -651,6 +652,15 @@ def test_health_readiness_and_metrics(client: TestClient, knowledge_index: Knowl
     assert "spro_http_request_duration_seconds_bucket" in exposition
     assert f'version="{knowledge_index.version}"' in exposition
     assert f"spro_index_chunks {float(len(knowledge_index.chunks))}" in exposition
+    assert f'first_stage="{knowledge_index.first_stage}"' in exposition
+    # Each encoder's query texts, read or from its cache: the chat turn above asked at least the first stage.
+    asked: dict[str, float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == "spro_query_encodings_total":
+                asked[sample.labels["encoder"]] = asked.get(sample.labels["encoder"], 0.0) + sample.value
+    assert set(asked) == {knowledge_index.first_stage, knowledge_index.manifest.encoder}
+    assert asked[str(knowledge_index.first_stage)] >= 1.0
 
 
 def test_metrics_are_closed_without_an_admin_token(open_client: OpenClient) -> None:
