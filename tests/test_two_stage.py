@@ -116,6 +116,7 @@ def test_a_version_without_first_stage_vectors_is_served_by_the_full_encoder_the
             shutil.copy(ROOT / "knowledge" / "data" / kind / f"{name}.yaml", base / kind)
     root = tmp_path / "index"
     older = build_index(root, two.full, knowledge_root=base, cache_path=CACHE)
+    assert older.first_stage is None
     index, _ = load_latest(root, two.name)
     assert index.manifest.first_stage is None and index.first_stage is None
     hits = Retriever(index, two).search("salarié reconnu travailleur handicapé RQTH qui cherche un emploi")
@@ -123,7 +124,29 @@ def test_a_version_without_first_stage_vectors_is_served_by_the_full_encoder_the
     # The same knowledge, now with a first stage: a new version, not "unchanged".
     newer = build_index(root, two, knowledge_root=base, cache_path=CACHE)
     assert newer.published and not newer.unchanged and newer.version != older.version
+    assert newer.first_stage == first.name
     assert load_latest(root, two.name)[0].first_stage == first.name
+
+
+def test_a_base_larger_than_the_first_stage_limit_is_built_for_the_full_encoder_alone(
+    tmp_path: Path, stages: tuple[TwoStageEncoder, RecordingEncoder, RecordingEncoder]
+) -> None:
+    """Above FIRST_STAGE_MAX chunks memory binds: no first stage, and the next build does not redo it."""
+    two, first, full = stages
+    base = tmp_path / "kb"
+    (base / "networks").mkdir(parents=True)
+    (base / "dispositifs").mkdir()
+    shutil.copy(ROOT / "knowledge" / "data" / "networks" / "cio.yaml", base / "networks")
+    root = tmp_path / "index"
+    report = build_index(root, two, knowledge_root=base, cache_path=CACHE, first_stage_max=1)
+    assert report.published and report.chunks > 1 and report.first_stage is None
+    index, _ = load_latest(root, two.name)
+    assert index.first_stage is None and FIRST_STAGE_FILE not in index.manifest.files
+    assert not (index.directory / FIRST_STAGE_FILE).exists()
+    Retriever(index, two).search("orientation après la troisième")
+    assert not first.queries and full.queries
+    again = build_index(root, two, knowledge_root=base, cache_path=CACHE, first_stage_max=1)
+    assert again.unchanged and again.version == report.version
 
 
 def test_a_corrupted_first_stage_file_refuses_the_version(tmp_path: Path, index_root: Path, encoder: Encoder) -> None:
