@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from itertools import chain
 
 from assistant.referral import Excerpt
@@ -43,8 +44,12 @@ def looks_like_keyword_list(text: str) -> bool:
     return sum(len(item.split()) for item in items) / len(items) <= 3.5
 
 
+@lru_cache(maxsize=16_384)
 def shown_key(text: str) -> str:
-    """What two excerpts are compared on: their words, whatever the case, accents and spacing."""
+    """What two excerpts are compared on: their words, whatever the case, accents and spacing.
+
+    Cached: the texts are the index's passages and sites' offers, a bounded set read again by every answer
+    (folding them was 2 ms of a search of 40 ms in a profile of 200 unseen cases)."""
     return _SPACES.sub(" ", fold(text)).strip()
 
 
