@@ -87,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         ["the long messages themselves", len(flooded), f"{flood_p50:.0f}", "—"],
     ]
     body = "\n".join([
-        machine.markdown(),
-        "",
         f"One closed-loop client sends unseen ordinary cases to `/api/chat` for {args.duration:.0f} s alone, then "
         f"again while another client sends {FLOOD_PER_MINUTE} messages of {LONG_MESSAGE_CHARS} characters a "
         "minute. The encoder reads at most `DENSE_QUERY_CHARS` (400) characters of a case "
