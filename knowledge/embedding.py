@@ -222,8 +222,8 @@ class TwoStageEncoder:
     index keeps beside the full ones (manifest `first_stage`).
 
     The retriever reads the first stage for every query and the full encoder only when the first stage and
-    the lexical channel disagree (assistant/retrieval.py): a case never seen then costs the full encoder for
-    fewer than half of the queries (docs/BENCHMARKS.md, « Speed-ups kept »).
+    the lexical channel disagree (assistant/retrieval.py): the full encoder then reads about half of the cases
+    never seen (docs/BENCHMARKS.md, « Speed-ups kept »).
     """
 
     def __init__(self, first: Encoder, full: Encoder) -> None:
