@@ -4,7 +4,6 @@ access logs without query strings."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CACHE, ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +28,9 @@ def free_port() -> int:
 
 
 def test_spro_serve_builds_a_missing_index_then_serves_without_logging_the_text(tmp_path: Path) -> None:
+    # As on a fresh clone: no data folder at all (the store and the index create theirs; the shipped vectors
+    # spare the build any embedding).
     data = tmp_path / "data"
-    (data / "index").mkdir(parents=True)
-    if CACHE.is_file():
-        shutil.copy2(CACHE, data / "index" / "embeddings.sqlite")  # the ingest's own cache: nothing re-embedded
     port = free_port()
     env = {
         **os.environ,
