@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from assistant.dialogue import Assistant, TurnContext
 from assistant.eligibility import judge
 from assistant.understanding import Case, Reader
-from knowledge.embedding import Encoder
 from knowledge.territory import Territory
+from tests.recording import RecordingEncoder
 
 
 @pytest.fixture(scope="module")
@@ -193,22 +192,6 @@ def test_conversation_state_keeps_no_personal_details(knowledge_index, encoder, 
     for personal in ("Josiane", "Martin", "06 12", "exemple.fr"):
         assert personal not in stored
     assert "formation" in stored and state.age == 22
-
-
-class RecordingEncoder:
-    """The real encoder, noting the texts it is asked to read as queries."""
-
-    def __init__(self, inner: Encoder) -> None:
-        self._inner = inner
-        self.queries: list[str] = []
-        self.name, self.dim = inner.name, inner.dim
-
-    def encode_queries(self, texts: list[str]) -> Any:
-        self.queries.extend(texts)
-        return self._inner.encode_queries(texts)
-
-    def encode_passages(self, texts: list[str]) -> Any:
-        return self._inner.encode_passages(texts)
 
 
 def test_a_very_long_message_costs_the_encoder_a_bounded_text_and_is_still_understood(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -21,24 +20,9 @@ from knowledge.index import FIRST_STAGE_FILE, IndexRefused, KnowledgeIndex, curr
 from knowledge.settings import Settings
 from knowledge.territory import Territory
 from tests.conftest import CACHE, ROOT
+from tests.recording import RecordingEncoder
 
 GOLDEN = ROOT / "tests" / "golden" / "cases.yaml"
-
-
-class RecordingEncoder:
-    """A real encoder, noting the queries it is asked to read."""
-
-    def __init__(self, inner: Encoder) -> None:
-        self._inner = inner
-        self.queries: list[str] = []
-        self.name, self.dim = inner.name, inner.dim
-
-    def encode_queries(self, texts: list[str]) -> Any:
-        self.queries.extend(texts)
-        return self._inner.encode_queries(texts)
-
-    def encode_passages(self, texts: list[str]) -> Any:
-        return self._inner.encode_passages(texts)
 
 
 @pytest.fixture()
