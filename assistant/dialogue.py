@@ -153,7 +153,6 @@ class Assistant:
     ) -> None:
         self.index = index
         self._today = today
-        self._encoder = encoder
         self._territory = territory
         self._store = store
         self._reader = Reader(territory)
