@@ -187,6 +187,34 @@ def test_transitions_pro_serves_each_department_from_its_referent_site(
     assert match.level == "department" and match.structure.commune == "Lyon"
 
 
+def test_what_the_directory_remembers_is_what_it_computes_and_a_caller_cannot_spoil_it(
+    embedded: Loaded, territory: Territory
+) -> None:
+    # Each answer asks for the same places again (sites, departments): the directory keeps them, so a second
+    # directory built from the same sites must agree with the first on every lookup, and a caller that edits
+    # a returned list must not change what the next caller gets.
+    remembered, fresh = Directory(embedded.structures, territory), Directory(embedded.structures, territory)
+    bourgoin = territory.commune("38053")
+    assert bourgoin is not None
+    for _ in range(2):  # the second call is answered from memory
+        kept = remembered.sites("mission_locale", bourgoin, "38", limit=10)
+        kept.clear()
+    assert remembered.sites("mission_locale", bourgoin, "38", limit=10) == fresh.sites(
+        "mission_locale", bourgoin, "38", limit=10
+    ) != []
+    remembered.sites("mission_locale", None, "26")
+    assert remembered.sites("mission_locale", None, "26") == fresh.sites("mission_locale", None, "26") != []
+    ml = remembered.structures("mission_locale", "38")[0]
+    served = remembered.departments_served(ml)
+    served.append("99")
+    assert remembered.departments_served(ml) == fresh.departments_served(ml) and "38" in served
+    assert "99" not in remembered.departments_served(ml)
+    covered = remembered.departments_covered("cap_emploi")
+    covered.append("99")
+    assert remembered.departments_covered("cap_emploi") == fresh.departments_covered("cap_emploi")
+    assert "99" not in remembered.departments_covered("cap_emploi")
+
+
 # --- holes ----------------------------------------------------------------------------------------------------
 
 
