@@ -6,7 +6,7 @@ from typing import Annotated
 
 from data_inclusion.schema.v1 import publics as di_publics
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 
 from api import conversation, messages
 from api.deps import FairTurnDep, ServedDep, ServicesDep, SettingsDep, StoreDep
@@ -37,6 +37,13 @@ PUBLIC_LABELS: dict[str, str] = {
 }
 
 
+def _json(answer: BaseModel) -> Response:
+    """The answer serialised once by pydantic-core. Returned as a model, a sync route's answer is validated
+    again against its `response_model` in a second trip through the thread pool, then serialised: the route
+    keeps `response_model` for its documented schema, and the tests check answers against that schema."""
+    return Response(content=answer.model_dump_json(), media_type="application/json")
+
+
 def _context(
     served: Served, department: str | None, commune: str | None, remove: tuple[str, ...] = ()
 ) -> TurnContext | None:
@@ -60,13 +67,13 @@ def _context(
     responses=errors_doc(400, 413, 422, 429, 503),
     dependencies=[FairTurnDep],
 )
-def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep, services: ServicesDep) -> ChatOut:
+def chat(body: ChatIn, served: ServedDep, store: StoreDep, settings: SettingsDep, services: ServicesDep) -> Response:
     context_in = body.context or ContextIn()
     context = _context(served, context_in.department, context_in.commune, tuple(body.remove))
     exchange = conversation.converse(served, store, body.message, body.conversation_id, context)
     ids = [s.id for s in exchange.referral.structures]
     reports = store.contact_reports(ids, settings.contact_report_threshold)
-    return ChatOut.from_domain(exchange.referral, exchange.turn, reports, services.curation.rooms.referents(ids))
+    return _json(ChatOut.from_domain(exchange.referral, exchange.turn, reports, services.curation.rooms.referents(ids)))
 
 
 @router.get(
@@ -101,7 +108,7 @@ def search(
     public: Annotated[
         str | None, Query(max_length=60, description="Public (code data·inclusion ou SPRO)", examples=["jeunes"])
     ] = None,
-) -> SearchOut:
+) -> Response:
     if public is not None and public not in PUBLIC_LABELS:
         raise ApiError(ErrorCode.UNKNOWN_PUBLIC, messages.UNKNOWN_PUBLIC.format(value=public[:60]))
     query = f"{q} ({PUBLIC_LABELS[public]})" if public else q
@@ -109,7 +116,7 @@ def search(
     referral = conversation.search(served, query, context, age)
     ids = [s.id for s in referral.structures]
     reports = store.contact_reports(ids, settings.contact_report_threshold)
-    return SearchOut.from_domain(referral, reports, services.curation.rooms.referents(ids))
+    return _json(SearchOut.from_domain(referral, reports, services.curation.rooms.referents(ids)))
 
 
 @router.delete(
