@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from assistant.dialogue import Assistant, ConversationStore
-from knowledge.embedding import Encoder, configured_encoder, first_stage_of
+from knowledge.embedding import Encoder, configured_encoder, first_stage_of, load_now
 from knowledge.index import KnowledgeIndex, load_latest
 from knowledge.settings import Settings
 from knowledge.territory import Territory
@@ -39,9 +39,7 @@ class Runtime:
 
 def load_encoder_for(settings: Settings) -> Encoder:
     encoder = configured_encoder(settings.encoder, settings.encoder_threads, settings.first_stage)
-    load = getattr(encoder, "load", None)
-    if load is not None:
-        load()
+    load_now(encoder)
     return encoder
 
 

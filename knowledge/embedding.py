@@ -189,9 +189,7 @@ class CachedQueryEncoder:
         return self._inner.dim
 
     def load(self) -> None:
-        load = getattr(self._inner, "load", None)
-        if load is not None:
-            load()
+        load_now(self._inner)
 
     def encode_passages(self, texts: list[str]) -> Vectors:
         return self._inner.encode_passages(texts)
@@ -248,15 +246,21 @@ class TwoStageEncoder:
 
     def load(self) -> None:
         for encoder in (self._first, self._full):
-            load = getattr(encoder, "load", None)
-            if load is not None:
-                load()
+            load_now(encoder)
 
     def encode_queries(self, texts: list[str]) -> Vectors:
         return self._full.encode_queries(texts)
 
     def encode_passages(self, texts: list[str]) -> Vectors:
         return self._full.encode_passages(texts)
+
+
+def load_now(encoder: Encoder) -> None:
+    """Load an encoder's model now rather than on its first call, for those that load lazily (`load`; the
+    protocol does not require it: a test encoder has nothing to load)."""
+    load = getattr(encoder, "load", None)
+    if load is not None:
+        load()
 
 
 def first_stage_of(encoder: Encoder) -> Encoder | None:
